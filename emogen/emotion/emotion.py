@@ -50,7 +50,9 @@ def check_distribution(probs: Mapping[str, float], category_set: CategorySet) ->
             f"category probabilities must sum to 1 (within {PROBABILITY_SUM_TOLERANCE}), got {total:.4g} "
             f"for {dict(probs)}"
         )
-    return tuple(float(probs.get(name, 0.0)) / total for name in category_set.categories)
+    # Renormalise only what is visibly off, so that stored values survive a JSON round trip bit for bit.
+    scale = 1.0 / total if abs(total - 1.0) > 1e-9 else 1.0
+    return tuple(float(probs.get(name, 0.0)) * scale for name in category_set.categories)
 
 
 @dataclass(frozen=True)

