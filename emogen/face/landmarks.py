@@ -6,6 +6,9 @@ mediapipe is imported lazily so that ``import emogen`` stays light.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +68,27 @@ def _close(landmarker: object) -> None:
         landmarker._handle = None
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """MediaPipe's C++ core logs set-up chatter straight to file descriptor 2 (no Python logger to
+    configure); hide it while the model is built. Real failures still raise Python exceptions."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _blank_image():
+    import mediapipe as mp
+
+    return mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), dtype=np.uint8))
+
+
 class FaceLandmarker:
     """MediaPipe FaceLandmarker in IMAGE mode; ``detect`` returns faces largest first."""
 
@@ -83,7 +107,10 @@ class FaceLandmarker:
             min_face_detection_confidence=min_detection_confidence,
             output_face_blendshapes=True,
         )
-        self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        with _native_stderr_silenced():
+            self._landmarker = vision.FaceLandmarker.create_from_options(options)
+            # The first call sets up the inference delegates, which log more chatter.
+            self._landmarker.detect(_blank_image())
         # Close when this wrapper is collected or at exit, before mediapipe's own __del__ runs
         # during interpreter teardown (where it fails noisily on half-destroyed globals).
         self._finalizer = weakref.finalize(self, _close, self._landmarker)

@@ -221,6 +221,7 @@ class FerScorer:
     """Scores the largest face in a photo with the FER2013 classifier."""
 
     name = SCORER_NAME
+    category_set = "ekman7"
 
     def __init__(self, model_path: str | Path | None = None,
                  landmarker: FaceLandmarker | None = None) -> None:
