@@ -64,9 +64,9 @@ def run_score(args: argparse.Namespace) -> int:
 def _folder_jobs(folder: Path, default_target: Emotion | None) -> list[tuple[Path, Emotion | None]]:
     from emogen.data.loaders import load_imagefolder
 
-    samples, report = load_imagefolder(folder)
-    if report.total_skipped:
-        print(f"emogen: warning: {report.summary()}", file=sys.stderr)
+    samples = load_imagefolder(folder)
+    if samples.report.total_skipped:
+        print(f"emogen: warning: {samples.report.summary()}", file=sys.stderr)
     jobs = []
     for sample in samples:
         try:
