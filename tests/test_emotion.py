@@ -140,3 +140,12 @@ def test_with_intensity_scales_vad_and_keeps_mixture():
 def test_neutral_in_a_set_without_neutral():
     emotion = Emotion.neutral("mikels8")
     assert emotion.intensity == 0.0 and emotion.vad == (0.0, 0.0, 0.0)
+
+
+def test_intensity_of_a_vad_point_is_continuous():
+    # Walk across the plane in small steps: intensity must not jump where the top category changes.
+    grid = np.linspace(-1, 1, 161)
+    for a in (-0.6, 0.0, 0.5, 0.9):
+        values = [Emotion.from_vad(v, a).intensity for v in grid]
+        assert max(abs(np.diff(values))) < 0.05, a
+    assert Emotion.from_vad(*Emotion.parse("joy").vad[:2]).intensity > 0.9

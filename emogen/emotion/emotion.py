@@ -126,7 +126,7 @@ class Emotion:
 
         Without dominance, membership uses valence and arousal only and dominance is the
         membership-weighted prototype dominance. Without intensity, it is the point's distance from
-        neutral relative to the prototype of its most likely non-neutral category (capped at 1).
+        neutral relative to the membership-weighted distance of the categories' prototypes (capped at 1).
         """
         target = get_set(category_set or DEFAULT_SET)
         v = check_unit_range("valence", valence, -1.0, 1.0)
@@ -228,7 +228,13 @@ def _clip_vad(vad: np.ndarray) -> tuple[float, float, float]:
 
 
 def _intensity_of_point(vad: np.ndarray, probs: np.ndarray, category_set: CategorySet) -> float:
-    ranked = [category_set.categories[i] for i in np.argsort(-probs)]
-    reference = next((name for name in ranked if name != "neutral"), None)
-    scale = np.linalg.norm(prototype(reference)) if reference else 1.0
+    """Distance from neutral relative to the membership-weighted prototype distance.
+
+    Weighting by membership (rather than dividing by the top category's prototype) keeps intensity a
+    continuous function of the point: it does not jump where the top category changes.
+    """
+    norms = np.array([np.linalg.norm(prototype(name)) for name in category_set.categories])
+    emotional = norms > 0  # neutral, at the origin, has no scale of its own
+    weights = probs * emotional
+    scale = float(weights @ norms / weights.sum()) if weights.sum() > 1e-12 else 1.0
     return float(min(1.0, np.linalg.norm(vad) / scale))
