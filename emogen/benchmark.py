@@ -12,11 +12,12 @@ import platform
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from emogen.io import write_json_atomic
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "bench" / "results"
 
@@ -128,14 +129,6 @@ def _relative_to_repo(path: str) -> str:
         return str(Path(path).resolve().relative_to(RESULTS_DIR.parent.parent))
     except ValueError:
         return path
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as handle:
-        json.dump(data, handle, indent=2)
-        temporary = Path(handle.name)
-    temporary.replace(path)
 
 
 def _format_value(value: float | int | str) -> str:

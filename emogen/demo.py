@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-from emogen.benchmark import write_json_atomic
 from emogen.emotion import Emotion, EmotionArc
+from emogen.io import save_atomic, write_json_atomic
 
 DEMO_SPECS = ["joy", "joy:0.4", "sadness", "0.6 joy + 0.4 surprise", "v=-0.7,a=0.7", "v=0.6,a=-0.5", "contempt", "awe"]
 DEMO_ARC = "neutral@0 -> joy@1.5 -> sadness@3"
@@ -27,12 +27,31 @@ def describe_emotions(out: Path) -> None:
     print(f"wrote {out / 'emotions.json'}")
 
 
+def render_avatars(out: Path) -> None:
+    """The EmoFaces avatar: a sheet of the demo emotions on three identities, and the arc as a GIF."""
+    from PIL import Image
+
+    from emogen.face.avatar import render_emotion
+
+    size = 128
+    sheet = Image.new("RGB", (size * len(DEMO_SPECS), size * 3), "white")
+    for column, spec in enumerate(DEMO_SPECS):
+        for row, seed in enumerate((3, 11, 42)):
+            sheet.paste(render_emotion(Emotion.parse(spec), seed, size), (column * size, row * size))
+    save_atomic(sheet, out / "avatar_emotions.png")
+    arc = EmotionArc.parse(DEMO_ARC)
+    frames = [render_emotion(emotion, 7, 160) for emotion in arc.sample(12)]
+    save_atomic(frames[0], out / "avatar_arc.gif", save_all=True, append_images=frames[1:], duration=1000 // 12, loop=0)
+    print(f"wrote {out / 'avatar_emotions.png'} ({', '.join(DEMO_SPECS)}) and {out / 'avatar_arc.gif'} ({DEMO_ARC})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out"))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     describe_emotions(args.out)
+    render_avatars(args.out)
     return 0
 
 

@@ -1,14 +1,13 @@
 """Control-accuracy reports: requested vs measured emotion over many files -> numbers, markdown, plots."""
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from emogen.emotion import Emotion, get_set
+from emogen.io import atomic_output
 from emogen.score import metrics
 from emogen.score.estimate import EmotionEstimate
 
@@ -58,11 +57,8 @@ def control_accuracy(items: list[ScoredItem], category_set: str) -> ControlAccur
 
 
 def _save_figure(figure, path: Path) -> None:
-    """Write a matplotlib figure atomically (a temp file in the same folder, then rename)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(handle)
-    figure.savefig(temporary, dpi=120, bbox_inches="tight")
-    os.replace(temporary, path)
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, dpi=120, bbox_inches="tight", format="png")
 
 
 def plot_confusion(result: ControlAccuracy, path: Path) -> None:
@@ -145,8 +141,6 @@ def write_report(items: list[ScoredItem], scorer_name: str, category_set: str, r
     lines += ["", f"![confusion matrix]({confusion_png.name})", "", f"![requested vs measured]({scatter_png.name})", ""]
     if failures:
         lines += ["## Not scored", ""] + [f"- `{file}`: {reason}" for file, reason in failures.items()] + [""]
-    handle, temporary = tempfile.mkstemp(dir=report_path.parent, suffix=".md")
-    with os.fdopen(handle, "w") as stream:
-        stream.write("\n".join(lines))
-    os.replace(temporary, report_path)
+    with atomic_output(report_path) as temporary:
+        temporary.write_text("\n".join(lines))
     return result
