@@ -212,13 +212,6 @@ def scorer():
     return B.BlendshapeScorer()
 
 
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    from skimage.data import astronaut
-
-    return astronaut()  # Eileen Collins, smiling
-
-
 def test_astronaut_scores_joy(scorer, astronaut):
     estimate = scorer.score(astronaut)
     assert estimate.top1 == "joy"

@@ -21,13 +21,6 @@ def scorer():
     return FerScorer()
 
 
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    from skimage.data import astronaut
-
-    return astronaut()  # Eileen Collins, smiling
-
-
 def test_astronaut_scores_joy(scorer, astronaut):
     estimate = scorer.score(astronaut)
     assert estimate.top1 == "joy"
