@@ -148,6 +148,8 @@ def render_markdown(results_dir: Path = RESULTS_DIR) -> str:
     ]
     for path in sorted(results_dir.glob("*.json")):
         record = json.loads(path.read_text())
+        if "benchmark" not in record:  # a side file (e.g. scorer_accuracy.json), not a record
+            continue
         machine = record.get("machine", {})
         lines += [
             f"## {record['benchmark']}",

@@ -34,10 +34,16 @@ def render_avatars(out: Path) -> None:
     from emogen.face.avatar import render_emotion
 
     size = 128
+    from emogen.score.registry import get_scorer
+
+    scorer = get_scorer("emofaces")
     sheet = Image.new("RGB", (size * len(DEMO_SPECS), size * 3), "white")
     for column, spec in enumerate(DEMO_SPECS):
-        for row, seed in enumerate((3, 11, 42)):
-            sheet.paste(render_emotion(Emotion.parse(spec), seed, size), (column * size, row * size))
+        faces = [render_emotion(Emotion.parse(spec, "mead8"), seed, size) for seed in (3, 11, 42)]
+        for row, face in enumerate(faces):
+            sheet.paste(face, (column * size, row * size))
+        measured = [scorer.score(face).top1 for face in faces]
+        print(f"  {spec:<24} requested {Emotion.parse(spec, 'mead8').top:<9} measured by emofaces: {', '.join(measured)}")
     save_atomic(sheet, out / "avatar_emotions.png")
     arc = EmotionArc.parse(DEMO_ARC)
     frames = [render_emotion(emotion, 7, 160) for emotion in arc.sample(12)]
