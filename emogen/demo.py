@@ -5,7 +5,6 @@ Each stage is added as its modality lands; every stage writes its files atomical
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

@@ -12,3 +12,21 @@ def astronaut() -> np.ndarray:
     """scikit-image's portrait of Eileen Collins, smiling: a real photo that must score as joy."""
     skimage_data = pytest.importorskip("skimage.data")
     return skimage_data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def two_astronauts(astronaut) -> tuple[np.ndarray, int]:
+    """The portrait's head and shoulders twice, full size and at 0.6x, side by side on grey.
+
+    Returns the canvas and the width of the big copy (the largest face lies left of it).
+    Head and shoulders rather than the whole frame, so that both copies are detectable.
+    """
+    from PIL import Image
+
+    face = astronaut[20:260, 110:340]
+    height, width = face.shape[:2]
+    small = np.asarray(Image.fromarray(face).resize((width * 3 // 5, height * 3 // 5)))
+    canvas = np.full((height, width + 20 + small.shape[1], 3), 128, np.uint8)
+    canvas[:, :width] = face
+    canvas[:small.shape[0], width + 20:] = small
+    return canvas, width

@@ -68,14 +68,8 @@ def test_tiny_image_says_the_minimum(scorer):
         scorer.score(np.zeros((20, 30, 3), np.uint8))
 
 
-def test_several_faces_scores_the_largest(scorer, astronaut):
-    face = astronaut[20:260, 110:340]  # head and shoulders, so both copies are detectable
-    height, width = face.shape[:2]
-    small = np.asarray(Image.fromarray(face).resize((width * 3 // 5, height * 3 // 5)))
-    canvas = np.full((height, width + 20 + small.shape[1], 3), 128, np.uint8)
-    canvas[:, :width] = face
-    canvas[:small.shape[0], width + 20:] = small
-
+def test_several_faces_scores_the_largest(scorer, two_astronauts):
+    canvas, width = two_astronauts
     estimate = scorer.score(canvas)
     faces = scorer.landmarker.detect(canvas)
     assert len(faces) == 2 and estimate.notes == ("2 faces found, scored the largest",)
