@@ -12,6 +12,7 @@ COMMAND_MODULES = {
     "emotion": "emogen.emotion.commands",
     "data": "emogen.data.commands",
     "score": "emogen.score.commands",
+    "image": "emogen.image.commands",
 }
 
 

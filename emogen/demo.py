@@ -50,6 +50,24 @@ def render_avatars(out: Path) -> None:
     print(f"wrote {out / 'avatar_emotions.png'} ({', '.join(DEMO_SPECS)}) and {out / 'avatar_arc.gif'} ({DEMO_ARC})")
 
 
+DEMO_PROMPT = "a cartoon portrait of a person with curly auburn hair, light skin and round glasses, wearing a teal shirt"
+IMAGE_SPECS = ["joy", "sadness", "anger", "surprise", "contempt"]
+
+
+def generate_images(out: Path) -> None:
+    """The shipped image model (checkpoints/emofaces-image): one face per emotion, best of 4 by the
+    EmoFaces scorer, and a 5 x 5 valence-arousal grid; each PNG carries its prompt, emotion and scores."""
+    from emogen.cli import main as emogen
+
+    for spec in IMAGE_SPECS:
+        code = emogen(["image", "--prompt", DEMO_PROMPT, "--emotion", spec, "--seed", "1", "--best-of", "4",
+                       "--out", str(out / f"image_{spec}.png")])
+        if code != 0:
+            raise SystemExit(f"emogen image failed for {spec!r} (exit {code})")
+    if emogen(["image", "--prompt", DEMO_PROMPT, "--grid", "5", "--seed", "1", "--out", str(out / "image_va_grid.png")]):
+        raise SystemExit("emogen image --grid failed")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out"))
@@ -57,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     describe_emotions(args.out)
     render_avatars(args.out)
+    generate_images(args.out)
     return 0
 
 

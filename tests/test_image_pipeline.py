@@ -76,8 +76,22 @@ def test_tiny_tokenizer_is_clip_shaped():
     ids = tokenizer("A portrait of a happy person!").input_ids
     assert ids[0] == tokenizer.bos_token_id and ids[-1] == tokenizer.eos_token_id
     assert tokenizer.unk_token_id not in ids[1:-1]  # byte-level: every text tokenises
-    assert len(tokenizer("sadness").input_ids) == 3  # corpus words are single tokens
+    for word in ("portrait", "cartoon", "person", "hair", "shirt"):  # most corpus words are one token
+        assert len(tokenizer(word).input_ids) == 3, word
     assert tokenizer.model_max_length == 77
+
+
+def test_tiny_tokenizer_is_the_same_in_every_process():
+    # A model trained in one process is resumed and loaded in others: its vocabulary must not depend on
+    # hash seeds (a BPE trainer's tie-breaking did).
+    import subprocess
+    import sys
+
+    code = "from emogen.image.tiny import tiny_tokenizer; import json; print(json.dumps(sorted(tiny_tokenizer().get_vocab().items())))"
+    vocabularies = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                   env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout
+                    for seed in (1, 2)}
+    assert len(vocabularies) == 1
 
 
 # ----- adapter ----------------------------------------------------------------------------------------

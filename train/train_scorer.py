@@ -18,11 +18,9 @@ holds) and a model card ``README.md`` into ``output_dir``.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -33,16 +31,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-import yaml
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 from diffusers.optimization import get_cosine_schedule_with_warmup
 
+from emogen import training
 from emogen.data.emofaces import CATEGORIES, KINDS, SPLITS, EmoFacesStills
 from emogen.score.emofaces import EmoFacesNet
 from emogen.score.metrics import confusion_matrix, mae
 
-CHECKPOINT_PREFIX = "checkpoint-"
 
 
 @dataclass
@@ -93,34 +90,7 @@ class ScorerTrainConfig:
 # ----- configuration ---------------------------------------------------------------------------------
 
 def parse_config(argv: list[str]) -> ScorerTrainConfig:
-    """``--config FILE`` then ``--key value`` / ``--key=value`` overrides, values read as YAML."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", help="YAML file with ScorerTrainConfig fields")
-    known, rest = parser.parse_known_args(argv)
-    values: dict = {}
-    if known.config:
-        values.update(yaml.safe_load(Path(known.config).read_text()) or {})
-    index = 0
-    while index < len(rest):
-        token = rest[index]
-        if not token.startswith("--"):
-            parser.error(f"expected --key value, got {token!r}")
-        key, eq, text = token[2:].partition("=")
-        if not eq:
-            if index + 1 >= len(rest):
-                parser.error(f"{token} needs a value")
-            index += 1
-            text = rest[index]
-        values[key.replace("-", "_")] = yaml.safe_load(text)
-        index += 1
-    names = {f.name for f in dataclasses.fields(ScorerTrainConfig)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        parser.error(f"unknown settings {unknown}; accepted: {', '.join(sorted(names))}")
-    config = ScorerTrainConfig(**values)
-    if config.resume_from_checkpoint is not None:
-        config.resume_from_checkpoint = str(config.resume_from_checkpoint)
-    return config
+    return training.parse_config(ScorerTrainConfig, argv, __doc__.split("\n")[0])
 
 
 # ----- augmentation ------------------------------------------------------------------------------------
@@ -220,34 +190,6 @@ def log_validation(model: EmoFacesNet, config: ScorerTrainConfig, accelerator: A
     model.train()
     accelerator.print(f"validation step {step}: top-1 {metrics['top1_accuracy']:.4f} VA MAE {metrics['va_mae']:.4f} "
                       + " ".join(f"{k[:4]} {v:.2f}" for k, v in metrics["per_class_accuracy"].items()))
-
-
-# ----- checkpoints ---------------------------------------------------------------------------------------
-
-def checkpoint_steps(output_dir: Path) -> list[int]:
-    """Steps of the ``checkpoint-N`` folders in ``output_dir``, oldest first."""
-    if not output_dir.is_dir():
-        return []
-    return sorted(int(m[1]) for p in output_dir.iterdir() if (m := re.fullmatch(rf"{CHECKPOINT_PREFIX}(\d+)", p.name)))
-
-
-def rotate_checkpoints(output_dir: Path, keep: int) -> None:
-    """Delete the oldest checkpoints so that ``keep - 1`` remain (room for the one about to be written)."""
-    steps = checkpoint_steps(output_dir)
-    for step in steps[: max(0, len(steps) - keep + 1)]:
-        shutil.rmtree(output_dir / f"{CHECKPOINT_PREFIX}{step}")
-
-
-def resume_path(config: ScorerTrainConfig) -> Path | None:
-    if config.resume_from_checkpoint is None:
-        return None
-    if config.resume_from_checkpoint == "latest":
-        steps = checkpoint_steps(Path(config.output_dir))
-        return Path(config.output_dir) / f"{CHECKPOINT_PREFIX}{steps[-1]}" if steps else None
-    path = Path(config.resume_from_checkpoint)
-    if not path.is_dir():
-        raise SystemExit(f"--resume_from_checkpoint {path}: no such checkpoint folder")
-    return path
 
 
 # ----- model card ----------------------------------------------------------------------------------------
@@ -350,10 +292,10 @@ def main(argv: list[str] | None = None) -> None:
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
     global_step = 0
-    checkpoint = resume_path(config)
+    checkpoint = training.resume_path(config.resume_from_checkpoint, output_dir)
     if checkpoint is not None:
         accelerator.load_state(str(checkpoint))
-        global_step = int(checkpoint.name.removeprefix(CHECKPOINT_PREFIX))
+        global_step = training.checkpoint_step(checkpoint)
         accelerator.print(f"resumed from {checkpoint} at step {global_step}")
     elif config.resume_from_checkpoint is not None:
         accelerator.print(f"no checkpoint in {output_dir}; starting a new run")
@@ -407,9 +349,9 @@ def main(argv: list[str] | None = None) -> None:
             log_validation(accelerator.unwrap_model(model), config, accelerator, global_step)
         if global_step % config.checkpointing_steps == 0:
             if accelerator.is_main_process:
-                rotate_checkpoints(output_dir, config.checkpoints_total_limit)
+                training.rotate_checkpoints(output_dir, config.checkpoints_total_limit)
             accelerator.wait_for_everyone()
-            accelerator.save_state(str(output_dir / f"{CHECKPOINT_PREFIX}{global_step}"))
+            training.save_checkpoint(accelerator, output_dir, global_step)
     train_seconds = time.time() - train_started
     accelerator.wait_for_everyone()
 
@@ -450,8 +392,8 @@ def _save(model: EmoFacesNet, config: ScorerTrainConfig, metrics: dict, output_d
     metrics["fp16"] = {"top1_accuracy": fp16["top1_accuracy"], "va_mae": fp16["va_mae"], "written": holds}
     metrics["total_seconds"] = time.time() - started
     if config.delete_checkpoints_at_end:
-        for step in checkpoint_steps(output_dir):
-            shutil.rmtree(output_dir / f"{CHECKPOINT_PREFIX}{step}")
+        for step in training.checkpoint_steps(output_dir):
+            shutil.rmtree(output_dir / f"{training.CHECKPOINT_PREFIX}{step}")
     launch = "accelerate launch" + (f" --num_processes {metrics['num_processes']}" if metrics["num_processes"] > 1 else "")
     command = f"{launch} {shlex.join(['train/train_scorer.py', *sys.argv[1:]])}"
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

@@ -129,7 +129,17 @@ class EmotionAdapter(ModelMixin, ConfigMixin):
         ``"prompt_word"`` mode ("a portrait, joy and surprise"), unchanged otherwise."""
         if self.config.mode != "prompt_word":
             return list(prompts)
-        return [f"{prompt}, {emotion_words(emotion)}" for prompt, emotion in zip(prompts, emotions)]
+        return [prompt_with_words(prompt, emotion_words(emotion)) for prompt, emotion in zip(prompts, emotions)]
+
+    def forward(
+        self,
+        prompt_embeds: torch.Tensor,
+        features: torch.Tensor,
+        drop_mask: torch.Tensor | None = None,
+        scale: float = 1.0,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`condition`; training calls the module itself so that DistributedDataParallel sees the call."""
+        return self.condition(prompt_embeds, features, drop_mask, scale)
 
     def condition(
         self,
@@ -157,6 +167,11 @@ class EmotionAdapter(ModelMixin, ConfigMixin):
         if self.config.mode in ("tokens", "both"):
             hidden_states = torch.cat([hidden_states, tokens.to(prompt_embeds.dtype)], dim=1)
         return hidden_states, None
+
+
+def prompt_with_words(prompt: str, words: str) -> str:
+    """The prompt_word baseline's text: "a portrait" + "joy" -> "a portrait, joy"."""
+    return f"{prompt}, {words}"
 
 
 def emotion_words(emotion: Emotion) -> str:

@@ -14,6 +14,10 @@ text + emotion (two UNet passes per step, as in Stable Diffusion), s_text = s_em
 and only s_emotion != s_text takes three.
 
 ``vae`` may be None: the UNet then denoises pixels directly (the small shipped models do).
+
+Optionally a differentiable emotion scorer steers every step (classifier guidance, `scorer_guide`):
+
+    eps <- eps + s_scorer * sqrt(1 - alpha_bar_t) * d loss(decode(x0_hat)) / d x_t
 """
 from __future__ import annotations
 
@@ -44,6 +48,8 @@ logger = logging.getLogger(__name__)
 # rides on the text branch (s_emotion == s_text).
 BRANCHES = ("uncond", "text", "text_emotion")
 OUTPUT_TYPES = ("pil", "np", "pt", "latent")
+# What the UNet may predict for scorer guidance to turn it into the noise eps and back.
+GUIDED_PREDICTION_TYPES = ("epsilon", "v_prediction")
 
 EmotionSpec = str | Mapping | Emotion
 
@@ -109,6 +115,8 @@ class EmotionDiffusionPipeline(DiffusionPipeline):
         output_type: str = "pil",
         return_dict: bool = True,
         callback: Callable[[int, int], None] | None = None,
+        scorer_guidance: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        scorer_guidance_scale: float = 0.0,
     ) -> EmotionImagePipelineOutput | tuple:
         """Generate ``num_images_per_prompt`` images for each prompt, each with its emotion.
 
@@ -126,6 +134,11 @@ class EmotionDiffusionPipeline(DiffusionPipeline):
             eta: DDIM's eta (ignored by other schedulers).
             output_type: "pil", "np", "pt" or "latent".
             callback: called as ``callback(step, num_steps)`` after every denoising step.
+            scorer_guidance: a differentiable loss of the predicted clean images, [B, 3, H, W] floats in
+                [-1, 1] (not clamped, so that every pixel gets a gradient) -> per-image loss [B]; lower is
+                closer to the target (see `emogen.image.verifier.scorer_guidance_loss`).
+            scorer_guidance_scale: how hard that loss steers each step (0: not at all, the loss is not
+                even computed). Each step then also decodes through the VAE with gradients: slower.
 
         Returns:
             `EmotionImagePipelineOutput`, or with ``return_dict=False`` the tuple (images, emotions).
@@ -142,6 +155,7 @@ class EmotionDiffusionPipeline(DiffusionPipeline):
         prompts, negative_prompts, emotions = self.check_inputs(
             prompt, emotion, negative_prompt, height, width, num_inference_steps, emotion_scale, guidance_scale,
             emotion_guidance_scale, num_images_per_prompt, output_type, generator, seed,
+            scorer_guidance, scorer_guidance_scale,
         )
         if seed is not None:
             generator = torch.Generator("cpu").manual_seed(seed)
@@ -183,6 +197,8 @@ class EmotionDiffusionPipeline(DiffusionPipeline):
                 noise_pred = self.guide(
                     dict(zip(branches, noise.chunk(len(branches)))), guidance_scale, emotion_guidance_scale
                 )
+                if scorer_guidance is not None and scorer_guidance_scale > 0:
+                    noise_pred = self.scorer_guide(latents, timestep, noise_pred, scorer_guidance, scorer_guidance_scale)
                 latents = self.scheduler.step(noise_pred, timestep, latents, **extra_step_kwargs, return_dict=False)[0]
                 progress_bar.update()
                 if callback is not None:
@@ -211,6 +227,8 @@ class EmotionDiffusionPipeline(DiffusionPipeline):
         output_type,
         generator,
         seed,
+        scorer_guidance=None,
+        scorer_guidance_scale=0.0,
     ) -> tuple[list[str], list[str], list[Emotion]]:
         """Raise EmotionError naming the first bad argument; else (prompts, negative prompts, emotions),
         one of each per prompt."""
@@ -258,9 +276,24 @@ class EmotionDiffusionPipeline(DiffusionPipeline):
             ("emotion_scale", emotion_scale),
             ("guidance_scale", guidance_scale),
             ("emotion_guidance_scale", emotion_guidance_scale),
+            ("scorer_guidance_scale", scorer_guidance_scale),
         ):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise EmotionError(f"{name} must be a number >= 0, got {value!r}")
+        if scorer_guidance is not None and not callable(scorer_guidance):
+            raise EmotionError(f"scorer_guidance must be a function of the images or None, got {scorer_guidance!r}")
+        if scorer_guidance is None and scorer_guidance_scale > 0:
+            raise EmotionError(f"scorer_guidance_scale {scorer_guidance_scale!r} needs a scorer_guidance loss function")
+        if scorer_guidance_scale > 0:
+            if getattr(self.scheduler, "alphas_cumprod", None) is None:
+                raise EmotionError(
+                    f"scorer guidance needs a scheduler with alphas_cumprod; {type(self.scheduler).__name__} has none"
+                )
+            if self.scheduler.config.prediction_type not in GUIDED_PREDICTION_TYPES:
+                raise EmotionError(
+                    f"scorer guidance works with prediction_type {' or '.join(GUIDED_PREDICTION_TYPES)}; this "
+                    f"scheduler predicts {self.scheduler.config.prediction_type!r}"
+                )
         if output_type not in OUTPUT_TYPES:
             raise EmotionError(f"output_type must be one of {', '.join(OUTPUT_TYPES)}; got {output_type!r}")
         if generator is not None and seed is not None:
@@ -294,6 +327,51 @@ class EmotionDiffusionPipeline(DiffusionPipeline):
         text_emotion = noise.get("text_emotion", text)
         uncond = noise.get("uncond", text)
         return uncond + guidance_scale * (text - uncond) + emotion_guidance_scale * (text_emotion - text)
+
+    def scorer_guide(
+        self,
+        latents: torch.Tensor,
+        timestep: torch.Tensor,
+        noise_pred: torch.Tensor,
+        loss_fn: Callable[[torch.Tensor], torch.Tensor],
+        scale: float,
+    ) -> torch.Tensor:
+        """Classifier guidance by a differentiable scorer: the guided prediction, shifted down the loss.
+
+        x0_hat = (x_t - sqrt(1 - a) eps) / sqrt(a) is the clean image the step is heading for (a =
+        alpha_bar_t). Holding eps constant (as universal guidance does: back-propagating through the
+        UNet would cost a second UNet pass per step for little gain), dx0_hat/dx_t = 1/sqrt(a). Since eps
+        = -sqrt(1 - a) * score, moving the score up log p(target | x_t) = -loss moves eps by
+        +sqrt(1 - a) * grad_x_t loss. x_t is the UNet's (scaled) input, the variance-preserving sample
+        that alphas_cumprod describes, also for Euler-type schedulers whose latents carry sigma.
+        """
+        alpha_bar = self._alpha_bar(timestep).to(latents.device)
+        sqrt_alpha, sqrt_one_minus = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+        v_prediction = self.scheduler.config.prediction_type == "v_prediction"
+        with torch.enable_grad():
+            sample = self.scheduler.scale_model_input(latents, timestep).detach().float().requires_grad_(True)
+            eps = noise_pred.detach().float()
+            if v_prediction:  # v = sqrt(a) eps - sqrt(1 - a) x0  =>  eps = sqrt(a) v + sqrt(1 - a) x_t
+                eps = sqrt_alpha * eps + sqrt_one_minus * sample.detach()
+            clean = (sample - sqrt_one_minus * eps) / sqrt_alpha
+            if self.vae is not None:
+                clean = self.vae.decode((clean / self.vae.config.scaling_factor).to(self.vae.dtype), return_dict=False)[0]
+            loss = loss_fn(clean.float())
+            if loss.shape != (len(latents),):
+                raise EmotionError(
+                    f"scorer_guidance must return one loss per image, shape ({len(latents)},); got {tuple(loss.shape)}"
+                )
+            (grad,) = torch.autograd.grad(loss.sum(), sample)
+        shift = scale * sqrt_one_minus * grad
+        if v_prediction:  # the same move of eps, written as a move of v (x_t held)
+            shift = shift / sqrt_alpha
+        return noise_pred + shift.to(noise_pred.dtype)
+
+    def _alpha_bar(self, timestep: torch.Tensor) -> torch.Tensor:
+        """alpha_bar at ``timestep``; a fractional timestep (some Euler spacings) takes the nearest."""
+        alphas_cumprod = self.scheduler.alphas_cumprod
+        index = min(max(int(round(float(timestep))), 0), len(alphas_cumprod) - 1)
+        return alphas_cumprod[index].float()
 
     def encode_branches(self, texts: dict[str, list[str]], device, num_images_per_prompt: int) -> dict[str, torch.Tensor]:
         """Prompt embeddings per branch; branches with the same texts share one text-encoder pass."""

@@ -245,6 +245,10 @@ class FerScorer:
         return EmotionEstimate(probs=probs, valence=valence, arousal=arousal,
                                confidence=max(probs.values()), scorer=SCORER_NAME, notes=notes)
 
+    def score_batch(self, media: list[Media]) -> list[EmotionEstimate]:
+        """`score` for each item (faces are detected one image at a time)."""
+        return [self.score(item) for item in media]
+
     def face_probs(self, image: np.ndarray, face: FaceDetection) -> dict[str, float]:
         """Category probabilities (emogen names) for one detected face of an RGB image."""
         crop = torch.from_numpy(self.face_crop(image, face))[None, None]

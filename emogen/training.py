@@ -1,0 +1,108 @@
+"""What every ``train/*.py`` script shares: typed configs from YAML + CLI overrides, and ``checkpoint-N`` folders.
+
+Configs are dataclasses. ``parse_config(Config, argv)`` reads ``--config FILE`` (YAML), then any
+``--key value`` / ``--key=value`` overrides (values read as YAML, so ``--block_channels "[16, 32]"``
+works) and refuses unknown keys by name.
+
+Checkpoints are written as ``checkpoint-N.partial`` and renamed to ``checkpoint-N`` once complete, so a
+run killed while saving leaves no folder that ``--resume_from_checkpoint latest`` could pick up
+half-written.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import shutil
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+
+CHECKPOINT_PREFIX = "checkpoint-"
+PARTIAL_SUFFIX = ".partial"
+
+ConfigT = TypeVar("ConfigT")
+
+
+def parse_config(config_class: type[ConfigT], argv: list[str], description: str = "") -> ConfigT:
+    """``--config FILE`` then ``--key value`` / ``--key=value`` overrides, values read as YAML."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", help=f"YAML file with {config_class.__name__} fields")
+    known, rest = parser.parse_known_args(argv)
+    values: dict = {}
+    if known.config:
+        path = Path(known.config)
+        if not path.is_file():
+            parser.error(f"--config {path}: no such file")
+        values.update(yaml.safe_load(path.read_text()) or {})
+    index = 0
+    while index < len(rest):
+        token = rest[index]
+        if not token.startswith("--"):
+            parser.error(f"expected --key value, got {token!r}")
+        key, eq, text = token[2:].partition("=")
+        if not eq:
+            if index + 1 >= len(rest):
+                parser.error(f"{token} needs a value")
+            index += 1
+            text = rest[index]
+        values[key.replace("-", "_")] = yaml.safe_load(text)
+        index += 1
+    names = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        parser.error(f"unknown settings {unknown}; accepted: {', '.join(sorted(names))}")
+    config = config_class(**values)
+    if getattr(config, "resume_from_checkpoint", None) is not None:
+        config.resume_from_checkpoint = str(config.resume_from_checkpoint)
+    return config
+
+
+def checkpoint_steps(output_dir: Path) -> list[int]:
+    """Steps of the complete ``checkpoint-N`` folders in ``output_dir``, oldest first."""
+    if not output_dir.is_dir():
+        return []
+    return sorted(int(m[1]) for p in output_dir.iterdir() if (m := re.fullmatch(rf"{CHECKPOINT_PREFIX}(\d+)", p.name)))
+
+
+def rotate_checkpoints(output_dir: Path, keep: int) -> None:
+    """Delete the oldest checkpoints so that ``keep - 1`` remain (room for the one about to be written)."""
+    steps = checkpoint_steps(output_dir)
+    for step in steps[: max(0, len(steps) - keep + 1)]:
+        shutil.rmtree(output_dir / f"{CHECKPOINT_PREFIX}{step}")
+
+
+def save_checkpoint(accelerator, output_dir: Path, step: int) -> Path:
+    """``accelerator.save_state`` into ``checkpoint-{step}.partial``, renamed to ``checkpoint-{step}`` once
+    every process has written its part. Call it on every process."""
+    final = output_dir / f"{CHECKPOINT_PREFIX}{step}"
+    partial = final.with_name(final.name + PARTIAL_SUFFIX)
+    if accelerator.is_main_process:
+        shutil.rmtree(partial, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(partial))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        shutil.rmtree(final, ignore_errors=True)
+        partial.rename(final)
+    accelerator.wait_for_everyone()
+    return final
+
+
+def resume_path(resume_from_checkpoint: str | None, output_dir: Path) -> Path | None:
+    """The checkpoint folder to resume from: ``latest`` in ``output_dir`` (None when there is none yet),
+    or a given folder."""
+    if resume_from_checkpoint is None:
+        return None
+    if resume_from_checkpoint == "latest":
+        steps = checkpoint_steps(output_dir)
+        return output_dir / f"{CHECKPOINT_PREFIX}{steps[-1]}" if steps else None
+    path = Path(resume_from_checkpoint)
+    if not path.is_dir():
+        raise SystemExit(f"--resume_from_checkpoint {path}: no such checkpoint folder")
+    return path
+
+
+def checkpoint_step(path: Path) -> int:
+    return int(path.name.removeprefix(CHECKPOINT_PREFIX))
