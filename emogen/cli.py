@@ -13,6 +13,8 @@ COMMAND_MODULES = {
     "data": "emogen.data.commands",
     "score": "emogen.score.commands",
     "image": "emogen.image.commands",
+    "speak": "emogen.speech.commands",
+    "music": "emogen.music.commands",
 }
 
 

@@ -143,9 +143,9 @@ def test_grid_is_one_contact_sheet_with_every_cell_scored(model, scorer, tmp_pat
         text, sheet = dict(image.text), image.convert("RGB")
     grid = json.loads(text["grid"])
     assert text["emotion"] == "grid 2x2" and grid["n"] == 2 and grid["cell_size"] == [32, 32]
-    assert grid["valence"] == [-0.8, 0.8] and grid["arousal"] == [0.8, -0.8]
+    assert grid["valence"] == [-0.7, 0.7] and grid["arousal"] == [0.7, -0.7]
     specs = [(cell["row"], cell["column"], cell["emotion"]) for cell in grid["cells"]]
-    assert specs == [(0, 0, "v=-0.80,a=0.80"), (0, 1, "v=0.80,a=0.80"), (1, 0, "v=-0.80,a=-0.80"), (1, 1, "v=0.80,a=-0.80")]
+    assert specs == [(0, 0, "v=-0.70,a=0.70"), (0, 1, "v=0.70,a=0.70"), (1, 0, "v=-0.70,a=-0.70"), (1, 1, "v=0.70,a=-0.70")]
     for cell in grid["cells"]:
         # Each cell's recorded score is the score of the tile at its place: no gaps, rows top to bottom.
         tile = sheet.crop((32 * cell["column"], 32 * cell["row"], 32 * cell["column"] + 32, 32 * cell["row"] + 32))
@@ -182,7 +182,7 @@ def test_scheduler_scorer_guidance_and_the_model_from_the_environment(model, tmp
         (["--guidance", "-1"], "guidance_scale must be a number >= 0, got -1.0"),
         (["--scorer-guidance", "-0.5"], "--scorer-guidance must be a number >= 0, got -0.5"),
         (["--scorer-guidance", "1", "--scorer", "fer2013"], "--scorer-guidance needs a differentiable scorer"),
-        (["--scheduler", "heun"], "unknown scheduler 'heun'; accepted: ddim, dpm, euler, pndm"),
+        (["--scheduler", "heun"], "unknown scheduler 'heun'; accepted: ddim, ddpm, dpm, euler, pndm"),
         (["--device", "tpu"], "unknown --device 'tpu'; accepted: cpu, cuda"),
         (["--grid", "1", "--emotion", None], "--grid must be an integer >= 2, got 1"),
         (["--grid", "2"], r"give --emotion SPEC or --grid N \(not both\)"),
@@ -347,5 +347,26 @@ def test_default_model_and_schedulers(model, monkeypatch):
         copy = EmotionDiffusionPipeline(**pipeline.components)
         set_scheduler(copy, name)
         assert type(copy.scheduler) is scheduler_type and torch.equal(copy.scheduler.betas, betas)
-    with pytest.raises(EmotionError, match="unknown scheduler 'lms'; accepted: ddim, dpm, euler, pndm"):
+    with pytest.raises(EmotionError, match="unknown scheduler 'lms'; accepted: ddim, ddpm, dpm, euler, pndm"):
         set_scheduler(pipeline, "lms")
+
+
+def test_a_models_recommended_sampling_is_the_default(model, tmp_path, capsys):
+    import shutil
+
+    from emogen.image.loading import SAMPLING_FILE
+
+    folder = tmp_path / "with-sampling"
+    shutil.copytree(model[0], folder)
+    (folder / SAMPLING_FILE).write_text(json.dumps({"num_inference_steps": 3, "guidance_scale": 2.5}))
+    out = tmp_path / "recommended.png"
+    code, _, _ = run(capsys, "--prompt", PROMPT, "--emotion", "joy", "--model", folder, "--out", out)
+    assert code == 0
+    with Image.open(out) as image:
+        text = dict(image.text)
+    assert text["steps"] == "3" and json.loads(text["guidance"])["guidance_scale"] == 2.5
+    out = tmp_path / "overridden.png"  # flags win over the recommendation
+    assert run(capsys, "--prompt", PROMPT, "--emotion", "joy", "--model", folder, "--steps", 2, "--guidance", 5,
+               "--out", out)[0] == 0
+    with Image.open(out) as image:
+        assert image.text["steps"] == "2" and json.loads(image.text["guidance"])["guidance_scale"] == 5.0

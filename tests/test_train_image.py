@@ -70,6 +70,10 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, train_mode
     log = run_trainer(interrupted, *settings, "--max_train_steps", "6", "--resume_from_checkpoint", "latest")
     assert "resumed from" in log and "checkpoint-3 at step 3" in log
 
+    # The model card counts the training time of both parts of the run, not only the resumed one.
+    before = json.loads((interrupted / "checkpoint-3" / "train_seconds.json").read_text())["train_seconds"]
+    assert 0 < before < json.loads((interrupted / "metrics.json").read_text())["train_seconds"]
+
     expected, resumed = saved_weights(uninterrupted), saved_weights(interrupted)
     assert expected.keys() == resumed.keys() and any(k.startswith("emotion_adapter/") for k in expected)
     for key in expected:
@@ -118,12 +122,30 @@ def test_trains_on_a_real_format_dataset_and_saves_adapter_only(tmp_path):
                                                      original.emotion_adapter.state_dict().values()))
 
 
+def test_fp16_pipeline_is_half_the_size_and_loads_back_as_float32(tmp_path):
+    from emogen.image.loading import load_image_pipeline
+
+    out = tmp_path / "half"
+    run_trainer(out, "--max_train_steps", "1", "--checkpointing_steps", "100", "--save_fp16", "true")
+    unet_files = sorted(path.name for path in (out / "unet").iterdir())
+    assert unet_files == ["config.json", "diffusion_pytorch_model.fp16.safetensors"]
+    stored = load_file(out / "unet" / "diffusion_pytorch_model.fp16.safetensors")
+    assert all(tensor.dtype == torch.float16 for tensor in stored.values())
+    pipeline = load_image_pipeline(out)  # no variant to name: the loader finds the fp16-only folder
+    assert pipeline.unet.dtype == pipeline.emotion_adapter.dtype == torch.float32
+    for name, tensor in pipeline.unet.state_dict().items():
+        assert torch.equal(tensor, stored[name].float()), name
+    image = pipeline("a photo of a person", "joy", num_inference_steps=2, seed=0, output_type="np").images
+    assert np.isfinite(image).all()
+
+
 @pytest.mark.parametrize("args,message", [
     (["--adapter_mode", "film"], "adapter_mode must be one of"),
     (["--train_mode", "everything"], "train_mode must be one of"),
     (["--dataset", "emoset"], "needs data_root"),
     (["--learning_rat", "1"], "unknown settings ['learning_rat']"),
     (["--adapter_mode", "prompt_word", "--train_mode", "adapter"], "nothing to train"),
+    (["--save_fp16", "true", "--save_full_pipeline", "false"], "save_fp16 applies to the full pipeline"),
 ])
 def test_bad_settings_are_refused_by_name(tmp_path, args, message):
     command = [sys.executable, str(TRAIN), *TINY, "--output_dir", str(tmp_path / "x"), "--max_train_steps", "1", *args]

@@ -53,11 +53,13 @@ from emogen.errors import EmotionError
 from emogen.image.adapter import MODES, EmotionAdapter, prompt_with_words
 from emogen.image.data import DATASETS, CaptionedSamples, EmoFacesCaptioned, ResumableSampler, load_real_samples
 from emogen.image.evaluate import bench_cases, contact_sheet, evaluate
-from emogen.image.loading import load_image_pipeline, save_adapter_only
+from emogen.image.loading import FP16_VARIANT, SAMPLING_FILE, load_image_pipeline, save_adapter_only
 from emogen.image.pipeline import EmotionDiffusionPipeline
 from emogen.image.tiny import ARCHITECTURES, tiny_components
 
 TRAIN_MODES = ("adapter", "lora", "full")
+# Written into every checkpoint-N, so that a resumed run's model card counts the whole run's training time.
+TRAIN_SECONDS_FILE = "train_seconds.json"
 logger = logging.getLogger("train_image")
 
 
@@ -115,6 +117,7 @@ class ImageTrainConfig:
     report_to: str = "tensorboard"  # tensorboard | none
     # the result
     save_full_pipeline: bool = True  # False: only the adapter (+ LoRA) and a pointer to the base model
+    save_fp16: bool = False  # the full pipeline in half precision only (variant "fp16"): half the size
     eval_per_category: int = 0  # > 0: final EmoFaces-Bench evaluation into metrics.json and the model card
     eval_grid_repeats: int = 2
     eval_best_of: int = 4
@@ -130,6 +133,8 @@ class ImageTrainConfig:
                 raise EmotionError(f"{name} must be one of {', '.join(accepted)}; got {getattr(self, name)!r}")
         if self.adapter_mode == "prompt_word" and self.train_mode == "adapter":
             raise EmotionError("adapter_mode 'prompt_word' has nothing to train with train_mode 'adapter'; use lora or full")
+        if self.save_fp16 and not self.save_full_pipeline:
+            raise EmotionError("save_fp16 applies to the full pipeline: set save_full_pipeline, or drop save_fp16")
         if self.adapter_mode == "class_labels" and self.pretrained_model and not self.save_full_pipeline:
             raise EmotionError("adapter_mode 'class_labels' adds a class embedding to the UNet: set save_full_pipeline")
         for name in ("text_dropout", "emotion_dropout"):
@@ -315,9 +320,18 @@ def save_result(models: dict, config: ImageTrainConfig, accelerator: Accelerator
         if config.train_mode == "lora":
             unet.fuse_lora()
             unet.unload_lora()
-        pipeline_of(models).save_pretrained(output_dir)
-        return
-    save_adapter_only(output_dir, adapter, config.pretrained_model, unet if config.train_mode == "lora" else None)
+        pipeline = pipeline_of(models)
+        if config.save_fp16:
+            pipeline.to(torch.float16).save_pretrained(output_dir, variant=FP16_VARIANT)
+            pipeline.to(torch.float32)
+        else:
+            pipeline.save_pretrained(output_dir)
+    else:
+        save_adapter_only(output_dir, adapter, config.pretrained_model, unet if config.train_mode == "lora" else None)
+    # The settings validation sampled with: what `emogen image` uses for this model unless told otherwise.
+    (output_dir / SAMPLING_FILE).write_text(json.dumps(
+        {"num_inference_steps": config.validation_inference_steps,
+         "guidance_scale": config.validation_guidance_scale}, indent=2) + "\n")
 
 
 # ----- the loop ------------------------------------------------------------------------------------------
@@ -376,11 +390,12 @@ def train(config: ImageTrainConfig) -> None:
         ema.to(accelerator.device)
         accelerator.register_for_checkpointing(ema)
 
-    global_step = 0
+    global_step, seconds_before = 0, 0.0
     checkpoint = training.resume_path(config.resume_from_checkpoint, output_dir)
     if checkpoint is not None:
         accelerator.load_state(str(checkpoint))
         global_step = training.checkpoint_step(checkpoint)
+        seconds_before = read_train_seconds(checkpoint)
         accelerator.print(f"resumed from {checkpoint} at step {global_step}")
     elif config.resume_from_checkpoint is not None:
         accelerator.print(f"no checkpoint in {output_dir}; starting a new run")
@@ -425,13 +440,15 @@ def train(config: ImageTrainConfig) -> None:
         if global_step % config.checkpointing_steps == 0:
             if accelerator.is_main_process:
                 training.rotate_checkpoints(output_dir, config.checkpoints_total_limit)
-            training.save_checkpoint(accelerator, output_dir, global_step)
+            saved = training.save_checkpoint(accelerator, output_dir, global_step)
+            if accelerator.is_main_process:
+                write_train_seconds(saved, seconds_before + time.time() - train_started)
         if config.validation_steps > 0 and global_step % config.validation_steps == 0:
             if accelerator.is_main_process:
                 with ema_weights(ema, trainable):
                     log_validation(models, config, accelerator, scorer, global_step)
             accelerator.wait_for_everyone()
-    train_seconds = time.time() - train_started
+    train_seconds = seconds_before + time.time() - train_started  # over all resumed parts of the run
     check_in_sync(trainable, accelerator)
 
     if accelerator.is_main_process:
@@ -447,6 +464,16 @@ def train(config: ImageTrainConfig) -> None:
                 shutil.rmtree(output_dir / f"{training.CHECKPOINT_PREFIX}{step}")
     accelerator.wait_for_everyone()
     accelerator.end_training()
+
+
+def read_train_seconds(checkpoint: Path) -> float:
+    """Training seconds spent up to ``checkpoint`` (0 for a checkpoint that did not record them)."""
+    path = checkpoint / TRAIN_SECONDS_FILE
+    return float(json.loads(path.read_text())["train_seconds"]) if path.is_file() else 0.0
+
+
+def write_train_seconds(checkpoint: Path, seconds: float) -> None:
+    (checkpoint / TRAIN_SECONDS_FILE).write_text(json.dumps({"train_seconds": round(seconds, 1)}) + "\n")
 
 
 def check_in_sync(parameters: list[torch.nn.Parameter], accelerator: Accelerator) -> None:

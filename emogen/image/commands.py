@@ -22,7 +22,6 @@ from emogen.score.registry import DEFAULT_SCORER, SCORERS
 
 DEFAULT_STEPS = 50
 DEFAULT_GUIDANCE = 7.5
-GRID_EXTENT = 0.8  # grid targets span valence and arousal in [-0.8, 0.8]: inside every category's reach
 DEVICES = ("cpu", "cuda")
 
 
@@ -37,13 +36,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prompt", required=True, help="what to draw, e.g. 'a close-up portrait of a person'")
     parser.add_argument("--emotion", help="the emotion: 'joy', 'joy:0.8', '0.6 joy + 0.4 surprise', 'v=0.7,a=0.4'")
     parser.add_argument("--grid", type=int, metavar="N",
-                        help=f"instead of --emotion: an N x N grid, valence -{GRID_EXTENT}..{GRID_EXTENT} left to right, "
-                             f"arousal {GRID_EXTENT}..-{GRID_EXTENT} top to bottom, one seed for all cells")
+                        help="instead of --emotion: an N x N grid, valence -0.7..0.7 left to right, "
+                             "arousal 0.7..-0.7 top to bottom, one seed for all cells")
     parser.add_argument("--out", required=True, type=Path, help="output PNG file")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"denoising steps (default {DEFAULT_STEPS})")
-    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE,
-                        help=f"text guidance scale (default {DEFAULT_GUIDANCE})")
+    parser.add_argument("--steps", type=int,
+                        help=f"denoising steps (default: the model's recommended, else {DEFAULT_STEPS})")
+    parser.add_argument("--guidance", type=float,
+                        help=f"text guidance scale (default: the model's recommended, else {DEFAULT_GUIDANCE})")
     parser.add_argument("--emotion-guidance", type=float,
                         help="emotion guidance scale (default: the same as --guidance)")
     parser.add_argument("--emotion-scale", type=float, default=1.0,
@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="draw N candidates (seeds seed..seed+N-1) and keep the one the scorer finds closest")
     parser.add_argument("--scorer-guidance", type=float, default=0.0, metavar="X",
                         help="steer every step toward the emotion with the EmoFaces scorer's gradient (default 0: off)")
-    parser.add_argument("--scheduler", help="sampler: ddim, dpm, euler or pndm (default: the model's own)")
+    parser.add_argument("--scheduler", help="sampler: ddim, ddpm, dpm, euler or pndm (default: the model's own)")
     parser.add_argument("--model", help="image model folder or hub id (default: $EMOGEN_IMAGE_MODEL, else the "
                                         "shipped checkpoints/emofaces-image)")
     parser.add_argument("--scorer", default=DEFAULT_SCORER, choices=list(SCORERS),
@@ -75,7 +75,7 @@ def run_image(args: argparse.Namespace) -> int:
     # Everything that can be checked without the model is, so that bad input costs no loading time.
     check_output(args.out)
     for flag, value in (("--steps", args.steps), ("--best-of", args.best_of)):
-        if value <= 0:
+        if value is not None and value <= 0:
             raise UsageError(f"{flag} must be a positive integer, got {value}")
     if args.seed < 0:
         raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
@@ -99,7 +99,8 @@ def run_image(args: argparse.Namespace) -> int:
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: no CUDA GPU is available here; use --device cpu")
 
-    from emogen.image.loading import default_image_model, load_image_pipeline, scheduler_class, set_scheduler
+    from emogen.image.loading import (default_image_model, load_image_pipeline, recommended_sampling,
+                                      scheduler_class, set_scheduler)
     from emogen.image.verifier import best_of, scorer_guidance_loss
     from emogen.score.registry import get_scorer
 
@@ -108,6 +109,11 @@ def run_image(args: argparse.Namespace) -> int:
     scorer = get_scorer(args.scorer)
     model = args.model or default_image_model()
     pipeline = load_image_pipeline(model, device=args.device)
+    recommended = recommended_sampling(model)
+    if args.steps is None:
+        args.steps = recommended.get("num_inference_steps", DEFAULT_STEPS)
+    if args.guidance is None:
+        args.guidance = recommended.get("guidance_scale", DEFAULT_GUIDANCE)
     if args.scheduler is not None:
         set_scheduler(pipeline, args.scheduler)
     pipeline.set_progress_bar_config(disable=True)  # one bar over all images instead, below
@@ -161,7 +167,9 @@ def run_image(args: argparse.Namespace) -> int:
             "best_of": json.dumps(_best_of_record(result, args.seed)),
         }
     else:
-        image = contact_sheet([result.image for result in results], args.grid)
+        from emogen.image.evaluate import contact_sheet
+
+        image = contact_sheet([result.image for result in results], columns=args.grid)
         metadata = {
             **settings,
             "emotion": f"grid {args.grid}x{args.grid}",
@@ -192,6 +200,8 @@ def check_output(out: Path) -> None:
 
 def grid_cells(n: int) -> list[Cell]:
     """n x n targets, row by row: valence rises left to right, arousal falls top to bottom."""
+    from emogen.image.evaluate import grid_axis
+
     if n < 2:
         raise UsageError(f"--grid must be an integer >= 2, got {n}")
     axis = grid_axis(n)
@@ -201,23 +211,6 @@ def grid_cells(n: int) -> list[Cell]:
             spec = f"v={valence:.2f},a={arousal:.2f}"
             cells.append(Cell(spec, Emotion.parse(spec), row, column))
     return cells
-
-
-def grid_axis(n: int) -> list[float]:
-    """n values from -GRID_EXTENT to GRID_EXTENT, rounded as the cells' specs write them."""
-    return [round(float(x), 2) + 0.0 for x in np.linspace(-GRID_EXTENT, GRID_EXTENT, n)]  # + 0.0: never -0.0
-
-
-def contact_sheet(images: list, n: int):
-    """Row-major ``images`` (all one size) tiled n x n with no gaps."""
-    from PIL import Image
-
-    width, height = images[0].size
-    sheet = Image.new("RGB", (n * width, n * height))
-    for index, image in enumerate(images):
-        row, column = divmod(index, n)
-        sheet.paste(image.convert("RGB"), (column * width, row * height))
-    return sheet
 
 
 def save_png(image, out: Path, metadata: dict[str, str]) -> None:
@@ -242,6 +235,8 @@ def _best_of_record(result, seed: int) -> dict:
 
 
 def _grid_record(cells: list[Cell], results: list, n: int, seed: int, size: tuple[int, int]) -> dict:
+    from emogen.image.evaluate import grid_axis
+
     cell_width, cell_height = size[0] // n, size[1] // n
     return {
         "n": n,

@@ -28,6 +28,8 @@ from emogen.data.emofaces import CATEGORIES, SPLITS, _identity, describe_identit
 from emogen.emotion import Emotion
 from emogen.errors import EmotionError
 
+# Grid targets span valence and arousal in [-VA_EXTENT, VA_EXTENT]: the corners stay inside the unit
+# disc that training draws its valence-arousal points from.
 VA_EXTENT = 0.7
 BENCH_SEED = 2026
 
@@ -54,13 +56,18 @@ def bench_cases(per_category: int = 10, grid: int = 5, grid_repeats: int = 2, se
         for _ in range(per_category)
         for category in CATEGORIES
     ]
-    axis = np.linspace(-VA_EXTENT, VA_EXTENT, grid) if grid > 1 else np.zeros(1)
+    axis = grid_axis(grid)
     for _ in range(grid_repeats):
         for arousal in axis[::-1]:
             for valence in axis:
                 spec = f"v={valence:.2f},a={arousal:.2f}"
                 cases.append(BenchCase(prompt(), Emotion.parse(spec), "grid", int(rng.integers(2**31)), spec))
     return cases
+
+
+def grid_axis(n: int) -> list[float]:
+    """n values from -VA_EXTENT to VA_EXTENT, rounded to two decimals as grid specs write them."""
+    return [round(float(x), 2) + 0.0 for x in np.linspace(-VA_EXTENT, VA_EXTENT, n)]  # + 0.0: never -0.0
 
 
 def generate(pipeline, cases: list[BenchCase], candidates: int = 1, batch_size: int = 16, **call_kwargs) -> list[list]:
@@ -143,12 +150,12 @@ def _best(case: BenchCase, estimates: list) -> int:
 
 
 def contact_sheet(images: list, columns: int):
-    """Images (same size) -> one PIL image, row-major, no gaps."""
+    """Images (all one size) -> one PIL image, row-major, ``columns`` wide, no gaps."""
     from PIL import Image
 
     width, height = images[0].size
     rows = -(-len(images) // columns)
     sheet = Image.new("RGB", (columns * width, rows * height), "white")
     for index, image in enumerate(images):
-        sheet.paste(image, ((index % columns) * width, (index // columns) * height))
+        sheet.paste(image.convert("RGB"), ((index % columns) * width, (index // columns) * height))
     return sheet

@@ -17,7 +17,8 @@ import os
 import re
 from pathlib import Path
 
-from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler, PNDMScheduler
+import torch
+from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler, PNDMScheduler
 
 from emogen.errors import EmotionError
 from emogen.image.adapter import EmotionAdapter
@@ -32,10 +33,15 @@ ADAPTER_FOLDER = "emotion_adapter"
 LORA_FOLDER = "unet_lora"
 LORA_WEIGHTS = "pytorch_lora_weights.safetensors"  # the name unet.save_lora_adapter gives its file
 LORA_ADAPTER_NAME = "emogen"
+# What the model's trainer recommends for sampling (steps, guidance): a small model trained from scratch
+# wants a lower guidance scale than Stable Diffusion's 7.5. The CLI uses it unless told otherwise.
+SAMPLING_FILE = "emogen_sampling.json"
+FP16_VARIANT = "fp16"
 
 # --scheduler names; each is built from the loaded pipeline's scheduler config (same betas and spacing).
 SCHEDULERS = {
     "ddim": DDIMScheduler,
+    "ddpm": DDPMScheduler,
     "dpm": DPMSolverMultistepScheduler,
     "euler": EulerDiscreteScheduler,
     "pndm": PNDMScheduler,
@@ -107,6 +113,10 @@ def _check_components(folder: Path, given: dict) -> None:
 
 
 def _from_pretrained(model: str | Path, options: dict, **components) -> EmotionDiffusionPipeline:
+    if isinstance(model, Path) and _fp16_only(model):
+        # Weights stored in half precision only (``save_pretrained(variant="fp16")``): loaded and upcast
+        # to float32 unless a dtype is asked for, since CPUs run fp16 convolutions slowly or not at all.
+        options = {**options, "variant": FP16_VARIANT, "torch_dtype": options.get("torch_dtype") or torch.float32}
     try:
         return EmotionDiffusionPipeline.from_pretrained(model, **options, **components)
     except EmotionError:
@@ -120,6 +130,13 @@ def _from_pretrained(model: str | Path, options: dict, **components) -> EmotionD
             f"cannot load image model {model!r}: it is neither a local folder with {PIPELINE_INDEX} or "
             f"{ADAPTER_ONLY_CONFIG} nor a reachable hub id ({_first_line(err)})"
         ) from err
+
+
+def _fp16_only(folder: Path) -> bool:
+    """The UNet's weights exist only as the fp16 variant (no plain weights file beside them)."""
+    unet = folder / "unet"
+    return any(unet.glob(f"*.{FP16_VARIANT}.safetensors")) and not any(
+        path for path in unet.glob("*.safetensors") if f".{FP16_VARIANT}." not in path.name)
 
 
 def _load_adapter_only(folder: Path, options: dict) -> EmotionDiffusionPipeline:
@@ -154,6 +171,19 @@ def _load_adapter_only(folder: Path, options: dict) -> EmotionDiffusionPipeline:
         except Exception as err:  # noqa: BLE001  (peft/diffusers raise ValueError, KeyError, RuntimeError, ...)
             raise EmotionError(f"cannot apply the UNet LoRA in {folder / lora} to {base}: {_first_line(err)}") from err
     return pipeline
+
+
+def recommended_sampling(model: str | os.PathLike) -> dict:
+    """``{"num_inference_steps": ..., "guidance_scale": ...}`` from the model folder's SAMPLING_FILE, or {}."""
+    path = Path(model).expanduser() / SAMPLING_FILE
+    if not path.is_file():
+        return {}
+    try:
+        values = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise EmotionError(f"{path} is not readable JSON: {err}") from None
+    accepted = {"num_inference_steps": int, "guidance_scale": (int, float)}
+    return {key: value for key, value in values.items() if key in accepted and isinstance(value, accepted[key])}
 
 
 def save_adapter_only(folder: str | os.PathLike, emotion_adapter: EmotionAdapter, base_model: str, unet=None) -> Path:

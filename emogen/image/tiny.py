@@ -19,7 +19,7 @@ from collections import Counter
 from typing import Any
 
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
 from tokenizers import pre_tokenizers
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
@@ -182,7 +182,13 @@ def tiny_components(
         emotion_adapter = EmotionAdapter.for_unet(
             unet, mode=mode, num_tokens=adapter_num_tokens, hidden_dim=adapter_hidden_dim
         )
-    if pixel_space:
+    if architecture == "emofaces64":
+        # Ancestral (DDPM) sampling: with deterministic samplers (DDIM, DPM-Solver, Euler) the trained
+        # model's residual noise-prediction error stays in the image as colour grain, and more DDIM steps
+        # made it worse; DDPM's fresh noise at every step washes it out (compared on its step-500
+        # checkpoint, 25 to 100 steps). The cosine schedule and clipping are the pixel-space ones below.
+        scheduler = DDPMScheduler(beta_schedule="squaredcos_cap_v2", clip_sample=True)
+    elif pixel_space:
         # Pixels: a cosine schedule and clipping to the image range.
         scheduler = DDIMScheduler(beta_schedule="squaredcos_cap_v2", clip_sample=True)
     else:
