@@ -6,14 +6,17 @@ PER_CATEGORY, and a 5 x 5 valence-arousal grid x GRID_REPEATS. Every case gets B
 candidate the verifier keeps. All images are scored by the shipped EmoFaces scorer.
 
 Models: the shipped checkpoints/emofaces-image (adapter in "both" mode, 2000 steps), and the
-equal-budget ablation in checkpoints/emofaces-image-ablation/: the adapter and the two baselines (the
-emotion's words in the prompt; diffusers' class_labels projection into the time embedding), each
-trained ABLATION_STEPS steps with the same data, batch, seed and settings (the adapter there is the
-shipped run's own checkpoint at that step: its constant learning rate makes it the same model as a
-run of that length). Also the latency of one 64 px image on this CPU (batch 1, best of several calls).
+equal-budget ablation in runs/emofaces-image-ablation/ (or $EMOGEN_ABLATION_ROOT): the adapter and
+the two baselines (the emotion's words in the prompt; diffusers' class_labels projection into the time
+embedding), each trained ABLATION_STEPS steps with the same data, batch, seed and settings (the adapter
+there is the shipped run's own checkpoint at that step: its constant learning rate makes it the same
+model as a run of that length). The ablation models are not shipped (train/configs/image_emofaces.yaml
+has the commands that make them); without them only the shipped model is measured. Also the latency of
+one 64 px image on this CPU (batch 1, best of several calls).
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,11 +30,11 @@ from emogen.score.emofaces import EmoFacesScorer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints" / "emofaces-image"
-ABLATION_ROOT = ROOT / "checkpoints" / "emofaces-image-ablation"
+ABLATION_ROOT = Path(os.environ.get("EMOGEN_ABLATION_ROOT", ROOT / "runs" / "emofaces-image-ablation"))
 ABLATION = {"adapter": "adapter (both)", "prompt-word": "baseline: prompt_word", "class-labels": "baseline: class_labels"}
 ABLATION_STEPS = 500
-PER_CATEGORY = 8
-GRID_REPEATS = 2
+PER_CATEGORY = 4
+GRID_REPEATS = 1
 BEST_OF = 4
 STEPS = 25
 GUIDANCE = 3.0

@@ -15,6 +15,7 @@ COMMAND_MODULES = {
     "image": "emogen.image.commands",
     "speak": "emogen.speech.commands",
     "music": "emogen.music.commands",
+    "batch": "emogen.batch.commands",
 }
 
 

@@ -68,6 +68,26 @@ def generate_images(out: Path) -> None:
         raise SystemExit("emogen image --grid failed")
 
 
+SPEECH_TEXT = "I never thought we would see the sea again."
+SPEECH_SPECS = ["neutral", "joy", "sadness", "anger", "fear"]
+SPEECH_ARC = "sadness@0 -> joy@2.5"
+MUSIC_ARC = "sadness@0 -> joy@8 -> anger@16"
+
+
+def speak_and_compose(out: Path) -> None:
+    """Speech (espeak-ng + the prosody plan) in five emotions and along an arc, and a soundtrack that
+    follows an arc; each WAV has a JSON sidecar with its plan and measured scores."""
+    from emogen.cli import main as emogen
+
+    jobs = [["speak", SPEECH_TEXT, "--emotion", spec, "--out", str(out / f"speech_{spec}.wav")] for spec in SPEECH_SPECS]
+    jobs.append(["speak", SPEECH_TEXT, "--emotion", SPEECH_ARC, "--out", str(out / "speech_arc.wav")])
+    jobs.append(["music", "--emotion", MUSIC_ARC, "--seconds", "24", "--seed", "0", "--out", str(out / "music_arc.wav"),
+                 "--midi", str(out / "music_arc.mid")])
+    for job in jobs:
+        if emogen(job) != 0:
+            raise SystemExit(f"emogen {' '.join(job)} failed")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out"))
@@ -75,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     describe_emotions(args.out)
     render_avatars(args.out)
+    speak_and_compose(args.out)
     generate_images(args.out)
     return 0
 

@@ -1,4 +1,5 @@
 import os
+import socket
 
 import numpy as np
 import pytest
@@ -30,3 +31,11 @@ def two_astronauts(astronaut) -> tuple[np.ndarray, int]:
     canvas[:, :width] = face
     canvas[:small.shape[0], width + 20:] = small
     return canvas, width
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A free TCP port on localhost for a process group's rendezvous (2-process Accelerate tests)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,6 +1,5 @@
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -139,16 +138,11 @@ def test_training_writes_checkpoints_and_resumes_exactly(tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.mark.slow
-def test_two_process_ddp_on_cpu(tmp_path):
+def test_two_process_ddp_on_cpu(tmp_path, free_port):
     launcher = (str(ACCELERATE), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-                "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()))
+                "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port))
     log = run_training("--output_dir", str(tmp_path), "--max_train_steps", "2", launcher=launcher)
     assert "2 process(es)" in log
     metrics = json.loads((tmp_path / "metrics.json").read_text())

@@ -54,7 +54,7 @@ def test_cli_musicgen_backend_writes_wav_and_prompts(tiny_model, tmp_path):
     out = tmp_path / "mg.wav"
     result = subprocess.run([sys.executable, "-m", "emogen.cli", "music", "--emotion", "sadness", "--seconds", "2.5",
                              "--backend", "musicgen", "--model", str(tiny_model), "--out", str(out), "--seed", "1"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     sidecar = json.loads(out.with_suffix(".json").read_text())
     assert sidecar["sample_rate"] == 16000 and sidecar["backend"] == "musicgen"

@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -81,13 +80,10 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, train_mode
 
 
 @pytest.mark.slow
-def test_two_cpu_processes_keep_their_weights_in_sync(tmp_path):
-    with socket.socket() as probe:  # a free port for the process group
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def test_two_cpu_processes_keep_their_weights_in_sync(tmp_path, free_port):
     launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                 "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-                "--main_process_port", str(port)]
+                "--main_process_port", str(free_port)]
     # Emotion dropout 0.5 on batches of 2: some steps drop the emotion of a whole batch on one process,
     # which must not leave DDP with an unused parameter.
     log = run_trainer(tmp_path / "ddp", "--max_train_steps", "8", "--checkpointing_steps", "4",

@@ -72,7 +72,6 @@ def run_music(args: argparse.Namespace) -> int:
     from emogen.emotion import EmotionArc
     from emogen.io import write_json_atomic
     from emogen.music.midi import save_midi
-    from emogen.music.scorer import arc_agreement, estimate
     from emogen.audio import write_wav
 
     check_args(args)
@@ -80,12 +79,7 @@ def run_music(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     audio, sample_rate, details, midi = (_compose if args.backend == "composer" else _musicgen)(args, arc)
     generate_s = time.perf_counter() - start
-    try:
-        scores = {"overall": estimate(audio, sample_rate).to_dict()}
-    except EmotionError as err:  # e.g. a piece under two seconds has no measurable tempo: keep the music
-        scores = {"not_scored": str(err)}
-    if "overall" in scores and len(arc.keyframes) > 1 and args.seconds >= ARC_WINDOW_S:
-        scores["arc"] = arc_agreement(arc, audio, sample_rate, window_s=ARC_WINDOW_S).to_dict()
+    scores = score_music(arc, audio, sample_rate, args.seconds)
     sidecar = {
         "emotion": args.emotion, "arc": arc.to_dict(), "backend": args.backend, "seed": args.seed,
         "seconds": args.seconds, "sample_rate": sample_rate, "generate_seconds": round(generate_s, 3),
@@ -107,6 +101,19 @@ def run_music(args: argparse.Namespace) -> int:
         line += f"; arc CCC valence {scores['arc']['ccc_valence']:.2f}, arousal {scores['arc']['ccc_arousal']:.2f}"
     print(line)
     return 0
+
+
+def score_music(arc, audio, sample_rate: int, seconds: float) -> dict:
+    """The sidecar's scores: the overall estimate, and for arcs long enough, how well the music follows it."""
+    from emogen.music.scorer import arc_agreement, estimate
+
+    try:
+        scores = {"overall": estimate(audio, sample_rate).to_dict()}
+    except EmotionError as err:  # e.g. a piece under two seconds has no measurable tempo: keep the music
+        scores = {"not_scored": str(err)}
+    if "overall" in scores and len(arc.keyframes) > 1 and seconds >= ARC_WINDOW_S:
+        scores["arc"] = arc_agreement(arc, audio, sample_rate, window_s=ARC_WINDOW_S).to_dict()
+    return scores
 
 
 # Each backend returns (audio, sample rate, details for the sidecar, a MIDI file or None).

@@ -56,7 +56,7 @@ def control_accuracy(items: list[ScoredItem], category_set: str) -> ControlAccur
     )
 
 
-def _save_figure(figure, path: Path) -> None:
+def save_figure(figure, path: Path) -> None:
     with atomic_output(path) as temporary:
         figure.savefig(temporary, dpi=120, bbox_inches="tight", format="png")
 
@@ -82,7 +82,7 @@ def plot_confusion(result: ControlAccuracy, path: Path) -> None:
                 axes.text(column, row, str(counts[row, column]), ha="center", va="center",
                           color="white" if rates[row, column] > 0.5 else "black", fontsize=8)
     axes.set_title(f"control accuracy {result.accuracy:.1%} (n={result.n})")
-    _save_figure(figure, path)
+    save_figure(figure, path)
     plt.close(figure)
 
 
@@ -104,7 +104,7 @@ def plot_va_scatter(items: list[ScoredItem], path: Path) -> None:
     axes.axhline(0, color="0.85", linewidth=0.8, zorder=0)
     axes.axvline(0, color="0.85", linewidth=0.8, zorder=0)
     axes.legend(loc="lower right")
-    _save_figure(figure, path)
+    save_figure(figure, path)
     plt.close(figure)
 
 

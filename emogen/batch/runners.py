@@ -1,0 +1,183 @@
+"""One runner per modality: loads its models once per process, then makes, scores and writes one job's file.
+
+``prepare(params)`` is called for every pending job before the first one runs, so that a model that
+does not load fails before any work. ``run(params, path)`` writes ``path`` atomically and returns a
+`JobResult`; ``seconds["model"]`` is generation plus scoring, the time the model itself takes.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from emogen.batch.modalities import ImageJob, MusicJob, SpeechJob
+from emogen.emotion import Emotion, EmotionArc
+from emogen.score.report import target_category
+
+# Speech scores over five of Ekman's seven categories (emogen.speech.scorer): targets roll up into ekman7.
+SPEECH_CATEGORY_SET = "ekman7"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Requested vs measured, in the scorer's own terms: a category (or a VA quadrant) and a VA point."""
+
+    requested_label: str
+    measured_label: str
+    requested_va: tuple[float, float]
+    measured_va: tuple[float, float]
+
+    @property
+    def hit(self) -> bool:
+        return self.requested_label == self.measured_label
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "hit": self.hit}
+
+
+@dataclass
+class JobResult:
+    scores: dict
+    evaluation: Evaluation | None  # None where there is no single target (an arc) or no score
+    details: dict = field(default_factory=dict)  # what the job chose: seed, best-of distances, ...
+    seconds: dict = field(default_factory=dict)  # "model" (generate + score) and "write"
+
+
+def _timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    value = function(*args, **kwargs)
+    return value, time.perf_counter() - start
+
+
+def _single_target(spec: str) -> Emotion | None:
+    arc = EmotionArc.parse(spec)
+    return arc.keyframes[0].emotion if len(arc.keyframes) == 1 else None
+
+
+class ImageRunner:
+    def __init__(self, device: str):
+        self.device = device
+        self._pipelines: dict[str, tuple] = {}  # model -> (pipeline, recommended sampling)
+
+    def prepare(self, params: ImageJob) -> None:
+        from emogen.image.loading import default_image_model, load_image_pipeline, recommended_sampling
+        from emogen.score.registry import get_scorer
+
+        model = params.model or default_image_model()
+        if model not in self._pipelines:
+            pipeline = load_image_pipeline(model, device=self.device)
+            pipeline.set_progress_bar_config(disable=True)  # the batch has one bar over jobs
+            self._pipelines[model] = (pipeline, recommended_sampling(model))
+        get_scorer(params.scorer)
+
+    def run(self, params: ImageJob, path: Path) -> JobResult:
+        from emogen.image.commands import DEFAULT_GUIDANCE, DEFAULT_STEPS, save_png
+        from emogen.image.loading import default_image_model
+        from emogen.image.verifier import best_of
+        from emogen.score.registry import get_scorer
+
+        model = params.model or default_image_model()
+        pipeline, sampling = self._pipelines[model]
+        scorer = get_scorer(params.scorer)
+        target = Emotion.parse(params.emotion)
+        steps = params.steps or sampling.get("num_inference_steps", DEFAULT_STEPS)
+        text_guidance = params.guidance if params.guidance is not None else sampling.get("guidance_scale", DEFAULT_GUIDANCE)
+        guidance = {"guidance_scale": text_guidance, "emotion_scale": params.emotion_scale,
+                    "emotion_guidance_scale": text_guidance if params.emotion_guidance is None else params.emotion_guidance}
+        result, model_s = _timed(best_of, pipeline, scorer, params.prompt, target, n=params.best_of, seed=params.seed,
+                                 num_inference_steps=steps, **guidance)
+        scores = {**result.estimate.to_dict(), "distance": result.distance}
+        details = {"seed": result.seed, "best_of": {"seeds": result.seeds, "distances": result.distances}}
+        # As `emogen image` does: the file alone says what made it and how it scored.
+        metadata = {"prompt": params.prompt, "emotion": params.emotion, "emotion_json": target.to_json(),
+                    "seed": str(result.seed), "steps": str(steps), "guidance": json.dumps(guidance), "model": str(model),
+                    "scorer": scorer.name, "scores": json.dumps(scores), "best_of": json.dumps(details["best_of"])}
+        _, write_s = _timed(save_png, result.image, path, metadata)
+        estimate = result.estimate
+        evaluation = Evaluation(target_category(target, scorer.category_set), estimate.top1,
+                                (target.valence, target.arousal), (estimate.valence, estimate.arousal))
+        return JobResult(scores, evaluation, details, {"model": model_s, "write": write_s})
+
+
+class SpeechRunner:
+    def __init__(self, device: str):
+        self._engines: dict[tuple, object] = {}  # (engine, voice) -> a loaded engine
+
+    def prepare(self, params: SpeechJob) -> None:
+        from emogen.speech.engines import get_engine
+
+        key = (params.engine, params.voice)
+        if key not in self._engines:
+            self._engines[key] = get_engine(params.engine, params.voice)
+
+    def run(self, params: SpeechJob, path: Path) -> JobResult:
+        from emogen.audio import write_wav
+        from emogen.speech.speak import speak
+
+        result, model_s = _timed(speak, params.text, emotion=params.emotion,
+                                 engine=self._engines[(params.engine, params.voice)])
+        _, write_s = _timed(write_wav, path, result.utterance.audio, result.utterance.sample_rate)
+        estimate = result.estimate
+        scores = {**estimate.to_dict(), "cues": result.cues.to_dict(), "adherence": result.adherence.to_dict()}
+        target = _single_target(params.emotion)
+        evaluation = None if target is None else Evaluation(
+            target_category(target, SPEECH_CATEGORY_SET), estimate.top1,
+            (target.valence, target.arousal), (estimate.valence, estimate.arousal))
+        details = {"engine": result.engine, "voice": result.voice, "duration_s": round(result.utterance.duration, 4)}
+        return JobResult(scores, evaluation, details, {"model": model_s, "write": write_s})
+
+
+class MusicRunner:
+    """The embedded composer; best-of keeps the seed whose measured (valence, arousal) is nearest the target."""
+
+    def __init__(self, device: str):
+        pass  # the composer and its scorer are numpy code: nothing to load
+
+    def prepare(self, params: MusicJob) -> None:
+        pass
+
+    def run(self, params: MusicJob, path: Path) -> JobResult:
+        from emogen.audio import write_wav
+
+        arc = EmotionArc.parse(params.emotion)
+        target = _single_target(params.emotion)
+        candidates, model_s = _timed(
+            lambda: [self._make(arc, params, seed) for seed in range(params.seed, params.seed + params.best_of)])
+        distances = [_va_distance(scores, target) for _, scores in candidates]
+        index = min(range(len(candidates)), key=distances.__getitem__)  # the first of equals: the lowest seed
+        audio, scores = candidates[index]
+        _, write_s = _timed(write_wav, path, audio, params.sample_rate)
+        details = {"seed": params.seed + index}
+        if params.best_of > 1:
+            details["best_of"] = {"seeds": list(range(params.seed, params.seed + params.best_of)),
+                                  "distances": [d if math.isfinite(d) else None for d in distances]}
+        evaluation = None
+        if target is not None and "overall" in scores:
+            from emogen.music.scorer import quadrant
+
+            measured = (scores["overall"]["valence"], scores["overall"]["arousal"])
+            evaluation = Evaluation(quadrant(target.valence, target.arousal), quadrant(*measured),
+                                    (target.valence, target.arousal), measured)
+        return JobResult(scores, evaluation, details, {"model": model_s, "write": write_s})
+
+    @staticmethod
+    def _make(arc: EmotionArc, params: MusicJob, seed: int):
+        from emogen.music.commands import score_music
+        from emogen.music.composer import compose
+        from emogen.music.synth import render
+
+        audio = render(compose(arc, params.seconds, seed=seed), params.sample_rate)
+        return audio, score_music(arc, audio, params.sample_rate, params.seconds)
+
+
+def _va_distance(scores: dict, target: Emotion | None) -> float:
+    """Distance of the measured VA point to the target's; an unscored piece is the farthest. Arcs have a
+    single candidate (MusicJob.check), so they need no distance."""
+    if target is None:
+        return 0.0
+    if "overall" not in scores:
+        return math.inf
+    overall = scores["overall"]
+    return math.hypot(overall["valence"] - target.valence, overall["arousal"] - target.arousal)
