@@ -57,12 +57,14 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, train_mode
                "--max_train_steps", "100000"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**os.environ, "OMP_NUM_THREADS": "1"})
-    deadline = time.time() + 240
-    while not (interrupted / "checkpoint-3").is_dir():
-        assert process.poll() is None and time.time() < deadline, "the run ended before writing checkpoint-3"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    try:
+        deadline = time.time() + 240
+        while not (interrupted / "checkpoint-3").is_dir():
+            assert process.poll() is None and time.time() < deadline, "the run ended before writing checkpoint-3"
+            time.sleep(0.05)
+    finally:  # killed whatever happened: a failed wait must not leave an endless run behind
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     for later in interrupted.glob("checkpoint-*"):  # resume from step 3 itself, whatever the run reached
         if later.name != "checkpoint-3":
             shutil.rmtree(later)
