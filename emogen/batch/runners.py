@@ -73,7 +73,7 @@ class ImageRunner:
         get_scorer(params.scorer)
 
     def run(self, params: ImageJob, path: Path) -> JobResult:
-        from emogen.image.commands import DEFAULT_GUIDANCE, DEFAULT_STEPS, save_png
+        from emogen.image.commands import sampling_settings, save_png
         from emogen.image.loading import default_image_model
         from emogen.image.verifier import best_of
         from emogen.score.registry import get_scorer
@@ -82,8 +82,7 @@ class ImageRunner:
         pipeline, sampling = self._pipelines[model]
         scorer = get_scorer(params.scorer)
         target = Emotion.parse(params.emotion)
-        steps = params.steps or sampling.get("num_inference_steps", DEFAULT_STEPS)
-        text_guidance = params.guidance if params.guidance is not None else sampling.get("guidance_scale", DEFAULT_GUIDANCE)
+        steps, text_guidance = sampling_settings(sampling, params.steps, params.guidance)
         guidance = {"guidance_scale": text_guidance, "emotion_scale": params.emotion_scale,
                     "emotion_guidance_scale": text_guidance if params.emotion_guidance is None else params.emotion_guidance}
         result, model_s = _timed(best_of, pipeline, scorer, params.prompt, target, n=params.best_of, seed=params.seed,

@@ -109,11 +109,7 @@ def run_image(args: argparse.Namespace) -> int:
     scorer = get_scorer(args.scorer)
     model = args.model or default_image_model()
     pipeline = load_image_pipeline(model, device=args.device)
-    recommended = recommended_sampling(model)
-    if args.steps is None:
-        args.steps = recommended.get("num_inference_steps", DEFAULT_STEPS)
-    if args.guidance is None:
-        args.guidance = recommended.get("guidance_scale", DEFAULT_GUIDANCE)
+    args.steps, args.guidance = sampling_settings(recommended_sampling(model), args.steps, args.guidance)
     if args.scheduler is not None:
         set_scheduler(pipeline, args.scheduler)
     pipeline.set_progress_bar_config(disable=True)  # one bar over all images instead, below
@@ -182,6 +178,13 @@ def run_image(args: argparse.Namespace) -> int:
         where = f" [row {cell.row}, column {cell.column}: {cell.spec}]" if args.grid is not None else ""
         print(_summary(args.out, where, result, scorer.category_set, cell.target))
     return 0
+
+
+def sampling_settings(recommended: dict, steps: int | None, guidance: float | None) -> tuple[int, float]:
+    """(denoising steps, text guidance): the values asked for, else the model's recommendation
+    (`emogen.image.loading.recommended_sampling`), else DEFAULT_STEPS / DEFAULT_GUIDANCE."""
+    return (recommended.get("num_inference_steps", DEFAULT_STEPS) if steps is None else steps,
+            recommended.get("guidance_scale", DEFAULT_GUIDANCE) if guidance is None else guidance)
 
 
 def check_output(out: Path) -> None:
