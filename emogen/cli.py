@@ -16,6 +16,9 @@ COMMAND_MODULES = {
     "speak": "emogen.speech.commands",
     "music": "emogen.music.commands",
     "batch": "emogen.batch.commands",
+    "video": "emogen.video.commands",
+    "talk": "emogen.talking.commands",
+    "ui": "emogen.ui_command",
 }
 
 
