@@ -18,7 +18,7 @@ COMMAND_MODULES = {
     "batch": "emogen.batch.commands",
     "video": "emogen.video.commands",
     "talk": "emogen.talking.commands",
-    "ui": "emogen.ui_command",
+    "ui": "emogen.ui.commands",
 }
 
 

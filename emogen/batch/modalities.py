@@ -6,6 +6,7 @@ whole job file is validated in about a second, before anything runs.
 """
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -123,6 +124,11 @@ class Modality:
     params: type  # a frozen dataclass with check()
     suffix: str  # of the one output file a job writes
     runner: str  # "module:Class", imported only when a job of this modality runs
+
+    def make_runner(self, device: str):
+        """A new runner of this modality (its module imported now, its models loaded by ``prepare``)."""
+        module, name = self.runner.split(":")
+        return getattr(importlib.import_module(module), name)(device)
 
 
 MODALITIES: dict[str, Modality] = {

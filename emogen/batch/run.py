@@ -6,7 +6,6 @@ runners prepared (models loaded) -> one job at a time: run, fsync, manifest line
 from __future__ import annotations
 
 import datetime
-import importlib
 import re
 import sys
 import time
@@ -128,8 +127,7 @@ def prepare_runners(pending: list[Job], shard: Shard) -> dict[str, object]:
     runners = {}
     for job in pending:
         if job.modality not in runners:
-            module, name = MODALITIES[job.modality].runner.split(":")
-            runners[job.modality] = getattr(importlib.import_module(module), name)(shard.device)
+            runners[job.modality] = MODALITIES[job.modality].make_runner(shard.device)
         with _naming(job, "cannot start; nothing was run"):
             runners[job.modality].prepare(job.params)
     return runners

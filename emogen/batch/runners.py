@@ -72,7 +72,8 @@ class ImageRunner:
             self._pipelines[model] = (pipeline, recommended_sampling(model))
         get_scorer(params.scorer)
 
-    def run(self, params: ImageJob, path: Path) -> JobResult:
+    def run(self, params: ImageJob, path: Path, progress=None) -> JobResult:
+        """``progress(step, total)``, if given, is called after every denoising step (the UI's progress bar)."""
         from emogen.image.commands import sampling_settings, save_png
         from emogen.image.loading import default_image_model
         from emogen.image.verifier import best_of
@@ -86,7 +87,7 @@ class ImageRunner:
         guidance = {"guidance_scale": text_guidance, "emotion_scale": params.emotion_scale,
                     "emotion_guidance_scale": text_guidance if params.emotion_guidance is None else params.emotion_guidance}
         result, model_s = _timed(best_of, pipeline, scorer, params.prompt, target, n=params.best_of, seed=params.seed,
-                                 num_inference_steps=steps, **guidance)
+                                 num_inference_steps=steps, callback=progress, **guidance)
         scores = {**result.estimate.to_dict(), "distance": result.distance}
         details = {"seed": result.seed, "best_of": {"seeds": result.seeds, "distances": result.distances}}
         # As `emogen image` does: the file alone says what made it and how it scored.

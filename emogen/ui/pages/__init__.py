@@ -1,0 +1,1 @@
+"""One module per page of the creation UI; each has ``TITLE``, ``ICON`` and ``render()``."""

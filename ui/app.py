@@ -1,0 +1,4 @@
+"""The emogen creation UI: `emogen ui`, or `streamlit run ui/app.py` from a source checkout."""
+from emogen.ui.app import main
+
+main()
