@@ -46,7 +46,7 @@ def test_pick_an_emotion_on_the_plane_generate_and_see_the_image(server):
             picked = spec.inner_text()
 
             page.get_by_role("button", name="Generate").click()
-            page.get_by_text("Measured emotion").wait_for(timeout=180_000)
+            page.get_by_role("heading", name="Measured emotion").wait_for(timeout=300_000)
             image = page.locator("[data-testid='stImage'] img").first
             image.wait_for(timeout=30_000)
             assert image.evaluate("img => img.complete && img.naturalWidth") >= 64
@@ -59,3 +59,13 @@ def test_pick_an_emotion_on_the_plane_generate_and_see_the_image(server):
     [png] = (out / "image").glob("*.png")
     emotion = picked.removeprefix("Spec: ")
     assert f'"emotion": "{emotion}"' in png.with_suffix(".json").read_text()
+
+
+def test_stopping_emogen_ui_stops_the_server(tmp_path, free_port):
+    """`emogen ui` becomes the Streamlit process, so stopping it leaves no server behind."""
+    import socket
+
+    with serving(free_port, tmp_path / "ui-out"):
+        pass
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", free_port)) != 0

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -41,4 +40,6 @@ def run_ui(args: argparse.Namespace) -> int:
         raise EmotionError("the UI needs streamlit: pip install 'emogen[ui]'") from None
     command = streamlit_command(args.host, args.port)
     print(f"emogen ui: serving on http://{args.host}:{args.port} (results in {args.out})", file=sys.stderr)
-    return subprocess.call(command, env={**os.environ, UI_OUT_ENV: str(args.out)})
+    sys.stderr.flush()
+    # Become the server (no child process): a signal to `emogen ui` then stops Streamlit itself.
+    os.execve(command[0], command, {**os.environ, UI_OUT_ENV: str(args.out)})
