@@ -1,0 +1,322 @@
+"""How each ARKit blendshape moves the landmarks of a real face.
+
+A hand-written displacement model, one entry per blendshape, in a frame fixed to the face: ``u``
+along the line from the subject's right eye to the left (so "Left" blendshapes act at u > 0), ``v``
+perpendicular to it, downwards, both in units of the inter-ocular distance (IOD, measured in 3D so
+that a turned head does not shrink it). Anchors (mouth corners, brows, lids) are the face's own
+landmarks, so the same model fits any portrait. A term moves the landmarks near an anchor
+(Gaussian fall-off) by a vector, optionally only on one side of the lip line or above the lids,
+which keeps the upper lip still when the jaw drops and the lids apart from the brows.
+
+Magnitudes are per unit blendshape and were set by eye on the scikit-image astronaut and checked
+by the FER2013 scorer and by MediaPipe re-measuring the rendered frames (bench/bench_talking_photo.py).
+Gaze (eyeLook*) and tongueOut move no landmark: gaze would need the iris re-drawn, and the tongue
+is painted by emogen.talking.photo_mouth.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emogen.face.rig import BLENDSHAPE_INDEX, NUM_BLENDSHAPES
+from emogen.talking.photo_mesh import (
+    LEFT_BROW,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LEFT_IRIS_CENTER,
+    LIPS_LOWER_INNER,
+    LIPS_UPPER_INNER,
+    RIGHT_BROW,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+    RIGHT_IRIS_CENTER,
+)
+
+# Per side (+1 = subject's left, the image's right): landmark ids used as anchors.
+MOUTH_CORNER = {-1: 61, +1: 291}
+INNER_MOUTH_CORNER = {-1: 78, +1: 308}
+NOSE_WING = {-1: 129, +1: 358}
+EYE_UPPER = {-1: RIGHT_EYE_UPPER, +1: LEFT_EYE_UPPER}
+EYE_LOWER = {-1: RIGHT_EYE_LOWER, +1: LEFT_EYE_LOWER}
+IRIS = {-1: RIGHT_IRIS_CENTER, +1: LEFT_IRIS_CENTER}
+BROW_INNER = {-1: (55, 107, 66), +1: (285, 336, 296)}
+BROW_OUTER = {-1: (46, 70, 53, 63), +1: (276, 300, 283, 293)}
+BROW = {-1: RIGHT_BROW, +1: LEFT_BROW}
+UPPER_LIP_MIDDLE, LOWER_LIP_MIDDLE = 0, 17
+CHIN, EAR_SIDES, HAIRLINE = 152, (234, 454), 10
+SIDES = {"Left": +1, "Right": -1}
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """Face-fixed coordinates: origin between the iris centres, unit = inter-ocular distance."""
+
+    origin: np.ndarray
+    ex: np.ndarray  # image direction of +u (towards the subject's left eye)
+    ey: np.ndarray  # image direction of +v (down the face)
+    iod: float
+
+    @classmethod
+    def from_landmarks(cls, landmarks: np.ndarray) -> FaceFrame:
+        right, left = landmarks[RIGHT_IRIS_CENTER], landmarks[LEFT_IRIS_CENTER]
+        across = (left - right)[:2]
+        ex = across / np.linalg.norm(across)
+        ey = np.array([-ex[1], ex[0]])
+        return cls(origin=(left + right)[:2] / 2, ex=ex, ey=ey, iod=float(np.linalg.norm(left - right)))
+
+    def coordinates(self, points: np.ndarray) -> np.ndarray:
+        """(N, 2) image points -> (N, 2) (u, v)."""
+        offset = points[:, :2] - self.origin
+        return np.stack([offset @ self.ex, offset @ self.ey], axis=1) / self.iod
+
+    def to_pixels(self, vectors: np.ndarray) -> np.ndarray:
+        """(..., 2) displacements in (u, v) units -> image pixels."""
+        return self.iod * (vectors[..., :1] * self.ex + vectors[..., 1:] * self.ey)
+
+
+def _gauss(q: np.ndarray, centre: np.ndarray, sigma: float) -> np.ndarray:
+    return np.exp(-((q - centre) ** 2).sum(axis=1) / (2 * sigma**2))
+
+
+def _line_through(points: np.ndarray) -> callable:
+    """v as a piecewise-linear function of u through ``points`` (held flat beyond the ends)."""
+    order = np.argsort(points[:, 0])
+    us, vs = points[order, 0], points[order, 1]
+    return lambda u: np.interp(u, us, vs)
+
+
+class ExpressionRig:
+    """Landmark displacements of one face per unit of each blendshape: ``basis`` (52, 478, 2) px."""
+
+    def __init__(self, landmarks: np.ndarray) -> None:
+        landmarks = np.asarray(landmarks, dtype=np.float64)
+        self.frame = FaceFrame.from_landmarks(landmarks)
+        self.q = q = self.frame.coordinates(landmarks)
+        self.n = len(q)
+
+        # Which side of the lips each landmark is on: the lip line runs between the inner contours;
+        # the contours themselves are assigned by index because a closed mouth puts them together.
+        upper_inner, lower_inner = list(LIPS_UPPER_INNER[1:-1]), list(LIPS_LOWER_INNER[1:-1])
+        lip_line = _line_through((q[list(LIPS_UPPER_INNER)] + q[list(LIPS_LOWER_INNER)]) / 2)
+        below = q[:, 1] - lip_line(q[:, 0])
+        self.lower = (below > 0).astype(float)
+        self.lower[upper_inner] = 0.0
+        self.lower[lower_inner] = 1.0
+        self.upper = 1.0 - self.lower
+        self.mouth_centre = (q[13] + q[14]) / 2
+
+        # Above the upper lids: 1 well above, fading to 0.2 on the lid contour, 0 below it.
+        lid_line = _line_through(q[list(RIGHT_EYE_UPPER + LEFT_EYE_UPPER)])
+        height = lid_line(q[:, 0]) - q[:, 1]
+        self.above_lids = np.where(height < -1e-6, 0.0, 0.2 + 0.8 * np.clip(height / 0.15, 0, 1))
+        lower_lid_line = _line_through(q[list(RIGHT_EYE_LOWER + LEFT_EYE_LOWER)])
+        self.below_lids = (q[:, 1] > lower_lid_line(q[:, 0]) + 1e-6).astype(float)
+
+        self.jaw = self._jaw_weights(landmarks)
+        self._seal = self._seal_basis()
+        self.basis = np.zeros((NUM_BLENDSHAPES, self.n, 2))
+        for name in BLENDSHAPE_INDEX:
+            # jawLeft, mouthRight, ... are directions, not sides: their methods carry the full name.
+            builder, side = getattr(self, f"_{name}", None), 0
+            if builder is None:
+                stem, side = _split_side(name)
+                builder = getattr(self, f"_{stem}", None)
+            if builder is not None:
+                self.basis[BLENDSHAPE_INDEX[name]] = self.frame.to_pixels(builder(side))
+
+    def lip_seal(self, amount: float) -> np.ndarray:
+        """(478, 2) pixels closing ``amount`` of the still's gap between the inner lips (each
+        inner contour travels half of it; the lip bodies follow a little)."""
+        return amount * self._seal
+
+    def _seal_basis(self) -> np.ndarray:
+        upper, lower = list(LIPS_UPPER_INNER), list(LIPS_LOWER_INNER)
+        gap = np.maximum(self.q[lower, 1] - self.q[upper, 1], 0.0)  # (11,) in IOD units, along v
+        out = np.zeros((self.n, 2))
+        out[upper, 1] += gap / 2
+        out[lower, 1] -= gap / 2
+        # The lip bodies follow a third of the way, so the lips roll together instead of thinning.
+        for contour, sign, mask in ((upper, 1, self.upper), (lower, -1, self.lower)):
+            follow = self._near(self.mouth_centre, 0.2, mask) * (gap.max() / 6)
+            follow[contour] = 0.0
+            out[:, 1] += sign * follow
+        return self.frame.to_pixels(out)
+
+    def displacement(self, delta: np.ndarray) -> np.ndarray:
+        """(52,) blendshape changes -> (478, 2) pixel displacements."""
+        return np.tensordot(delta, self.basis, axes=1)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _move(self, weights: np.ndarray, vector: tuple[float, float]) -> np.ndarray:
+        return weights[:, None] * np.asarray(vector, dtype=float)
+
+    def _near(self, centre: np.ndarray, sigma: float, mask: np.ndarray | None = None) -> np.ndarray:
+        weights = _gauss(self.q, centre, sigma)
+        return weights if mask is None else weights * mask
+
+    def _anchor(self, ids) -> np.ndarray:
+        return self.q[list(np.atleast_1d(ids))].mean(axis=0)
+
+    def _jaw_weights(self, landmarks: np.ndarray) -> np.ndarray:
+        """How much each landmark rides on the mandible: all of the lower lip and chin, fading
+        towards the ears (measured by depth: the hinge sits at the ears' depth) and up the cheeks."""
+        z = landmarks[:, 2]
+        hinge_z = z[list(EAR_SIDES)].mean()
+        depth = np.clip((hinge_z - z) / max(hinge_z - z[CHIN], 1e-6), 0.0, 1.0)
+        half_width = abs(self.q[MOUTH_CORNER[+1], 0] - self.q[MOUTH_CORNER[-1], 0]) / 2
+        column = np.clip(1.0 - (np.abs(self.q[:, 0] - self.mouth_centre[0]) - half_width) / 0.25, 0, 1)
+        below_corners = self.q[:, 1] - self.q[[MOUTH_CORNER[-1], MOUTH_CORNER[+1]], 1].mean()
+        ramp = np.clip(below_corners / 0.3, 0, 1)
+        weights = self.lower * depth * np.maximum(column, ramp)
+        for side in (-1, +1):  # the corners stretch half way
+            weights[[MOUTH_CORNER[side], INNER_MOUTH_CORNER[side]]] = 0.5
+        return weights
+
+    def _eye_gap(self, side: int) -> np.ndarray:
+        """(9, 2) from each upper-lid point to its lower-lid partner."""
+        return self.q[list(EYE_LOWER[side])] - self.q[list(EYE_UPPER[side])]
+
+    def _lid_move(self, side: int, upper: float, lower: float, skin: float) -> np.ndarray:
+        """Upper lid by ``upper`` x the eye opening (towards the lower lid), lower lid by ``lower``
+        x the opening (upwards), skin above the lid by ``skin`` x the mean opening."""
+        out = np.zeros((self.n, 2))
+        gap = self._eye_gap(side)
+        # Middle points travel the whole way; the shared corner points have no gap anyway.
+        out[list(EYE_UPPER[side])] += upper * gap
+        out[list(EYE_LOWER[side])] -= lower * gap
+        contour = list(EYE_UPPER[side] + EYE_LOWER[side])
+        eye = self.q[IRIS[side]]
+        around = self._near(eye, 0.2, self.above_lids)
+        around[contour] = 0.0
+        out += self._move(around, (0.0, skin * float(np.linalg.norm(gap, axis=1).max())))
+        return out
+
+    # --- the blendshapes (one method per stem; ``side`` is +1 Left, -1 Right, 0 unsided) ------------
+
+    def _brow(self, ids, sigma: float) -> np.ndarray:
+        """Weights for moving a brow: Gaussian across the face and down to the lid, but above the
+        brow a linear fade to zero at the hairline, so the forehead stretches or squeezes evenly
+        (a Gaussian there lets a raised brow overtake the skin above it and fold the mesh)."""
+        anchor = self._anchor(ids)
+        across = np.exp(-(self.q[:, 0] - anchor[0]) ** 2 / (2 * sigma**2))
+        below = self.q[:, 1] - anchor[1]
+        forehead = max(anchor[1] - self.q[HAIRLINE, 1], 0.3)
+        down = np.where(below > 0, np.exp(-below**2 / (2 * 0.12**2)), np.clip(1 + below / forehead, 0, 1))
+        return across * down * self.above_lids
+
+    def _browDown(self, s):
+        inner, outer = self._brow(BROW_INNER[s], 0.16), self._brow(BROW_OUTER[s], 0.2)
+        return self._move(inner, (-s * 0.14, 0.19)) + self._move(outer, (0.0, 0.15))
+
+    def _browInnerUp(self, s):
+        return sum(self._move(self._brow(BROW_INNER[k], 0.18), (k * 0.01, -0.26)) for k in (-1, +1))
+
+    def _browOuterUp(self, s):
+        return self._move(self._brow(BROW_OUTER[s], 0.2), (0.0, -0.18))
+
+    def _eyeBlink(self, s):
+        return self._lid_move(s, upper=0.95, lower=0.05, skin=0.35)
+
+    def _eyeSquint(self, s):
+        below = self._near(self.q[IRIS[s]] + (0, 0.35), 0.2, self.below_lids)
+        return self._lid_move(s, upper=0.1, lower=0.3, skin=0.05) + self._move(below, (0.0, -0.03))
+
+    def _eyeWide(self, s):
+        return self._lid_move(s, upper=-0.5, lower=-0.1, skin=-0.3)
+
+    def _cheekSquint(self, s):
+        cheek = self._near(self.q[IRIS[s]] + (s * 0.08, 0.5), 0.25, self.below_lids)
+        return self._move(cheek, (0.0, -0.06)) + self._lid_move(s, upper=0.0, lower=0.15, skin=0.0)
+
+    def _cheekPuff(self, s):
+        return sum(self._move(self._near(self.q[IRIS[k]] + (k * 0.15, 0.85), 0.3), (k * 0.07, 0.0))
+                   for k in (-1, +1))
+
+    def _noseSneer(self, s):
+        wing = self._near(self.q[NOSE_WING[s]], 0.14)
+        lip = self._near(self.mouth_centre + (s * 0.15, -0.05), 0.15, self.upper)
+        brow = self._brow(BROW_INNER[s], 0.16)
+        return self._move(wing, (0, -0.05)) + self._move(lip, (0, -0.03)) + self._move(brow, (0, 0.03))
+
+    def _jawOpen(self, s):
+        # A dropping jaw also draws the mouth corners in: the opening grows taller, not wider.
+        corners = sum(self._corner(k, 0.12, (-k * 0.06, 0.0)) for k in (-1, +1))
+        return self._move(self.jaw, (0.0, 0.45)) + corners
+
+    def _jawForward(self, s):
+        return self._move(self.jaw, (0.0, 0.02))
+
+    def _jawLeft(self, s):
+        return self._move(self.jaw, (0.08, 0.0))
+
+    def _jawRight(self, s):
+        return self._move(self.jaw, (-0.08, 0.0))
+
+    def _mouthClose(self, s):
+        lower = self._near(self.mouth_centre, 0.3, self.lower * self.jaw)
+        return self._move(lower, (0.0, -0.2)) + self._move(self._near(self.mouth_centre, 0.25, self.upper), (0, 0.04))
+
+    def _corner(self, s: int, sigma: float, vector: tuple[float, float]) -> np.ndarray:
+        return self._move(self._near(self.q[MOUTH_CORNER[s]], sigma), vector)
+
+    def _mouthSmile(self, s):
+        cheek = self._near(self.q[IRIS[s]] + (s * 0.05, 0.55), 0.22, self.below_lids)
+        return self._corner(s, 0.17, (s * 0.15, -0.22)) + self._move(cheek, (s * 0.02, -0.08))
+
+    def _mouthFrown(self, s):
+        return self._corner(s, 0.15, (s * 0.01, 0.22))
+
+    def _mouthDimple(self, s):
+        return self._corner(s, 0.12, (s * 0.05, 0.0))
+
+    def _mouthStretch(self, s):
+        lower = self._near(self.mouth_centre + (s * 0.15, 0.05), 0.2, self.lower)
+        return self._corner(s, 0.15, (s * 0.09, 0.03)) + self._move(lower, (0, 0.02))
+
+    def _mouthFunnel(self, s):
+        corners = sum(self._corner(k, 0.15, (-k * 0.10, 0.0)) for k in (-1, +1))
+        upper = self._near(self.mouth_centre, 0.2, self.upper)
+        lower = self._near(self.mouth_centre, 0.2, self.lower)
+        return corners + self._move(upper, (0, -0.05)) + self._move(lower, (0, 0.07))
+
+    def _mouthPucker(self, s):
+        return sum(self._corner(k, 0.17, (-k * 0.15, 0.0)) for k in (-1, +1))
+
+    def _mouthLeft(self, s):
+        return self._move(self._near(self.mouth_centre, 0.3), (0.10, 0.0))
+
+    def _mouthRight(self, s):
+        return self._move(self._near(self.mouth_centre, 0.3), (-0.10, 0.0))
+
+    def _mouthLowerDown(self, s):
+        return self._move(self._near(self.mouth_centre + (s * 0.15, 0.05), 0.15, self.lower), (0, 0.08))
+
+    def _mouthUpperUp(self, s):
+        return self._move(self._near(self.mouth_centre + (s * 0.15, -0.05), 0.15, self.upper), (0, -0.12))
+
+    def _mouthPress(self, s):
+        centre = self.mouth_centre + (s * 0.12, 0.0)
+        upper = self._near(centre, 0.18, self.upper)
+        lower = self._near(centre, 0.18, self.lower)
+        return self._move(upper, (0, 0.04)) + self._move(lower, (0, -0.04))
+
+    def _mouthRollLower(self, s):
+        return self._move(self._near(self.q[LOWER_LIP_MIDDLE], 0.15, self.lower), (0, -0.05))
+
+    def _mouthRollUpper(self, s):
+        return self._move(self._near(self.q[UPPER_LIP_MIDDLE], 0.15, self.upper), (0, 0.04))
+
+    def _mouthShrugLower(self, s):
+        return self._move(self._near(self.mouth_centre + (0, 0.25), 0.35, self.lower), (0, -0.10))
+
+    def _mouthShrugUpper(self, s):
+        return self._move(self._near(self.mouth_centre, 0.2, self.upper), (0, -0.04))
+
+
+def _split_side(name: str) -> tuple[str, int]:
+    for suffix, side in SIDES.items():
+        if name.endswith(suffix):
+            return name[: -len(suffix)], side
+    return name, 0

@@ -1,0 +1,226 @@
+"""PhotoPortrait: the real-photo talking-head renderer, on real photos with the real landmarker."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.data import astronaut
+from skimage.metrics import structural_similarity
+
+from emogen.errors import EmotionError
+from emogen.face.landmarks import FaceLandmarker
+from emogen.face.rig import BLENDSHAPE_INDEX, emotion_to_blendshapes
+from emogen.talking.photo import MIN_FACE_PX, PhotoPortrait, read_photo
+from emogen.talking.photo_mesh import LIPS_LOWER_INNER, LIPS_UPPER_INNER
+from emogen.talking.photo_motion import FaceFrame
+
+pytest.importorskip("mediapipe")
+
+
+@pytest.fixture(scope="module")
+def landmarker():
+    with FaceLandmarker() as model:
+        yield model
+
+
+@pytest.fixture(scope="module")
+def portrait(landmarker):
+    return PhotoPortrait(astronaut(), size=256, landmarker=landmarker)
+
+
+def with_value(values: np.ndarray, **changes: float) -> np.ndarray:
+    values = values.copy()
+    for name, value in changes.items():
+        values[BLENDSHAPE_INDEX[name]] = value
+    return values
+
+
+# --- reading photos ----------------------------------------------------------------------------------
+
+def test_grayscale_file_is_read_as_rgb(tmp_path, landmarker):
+    path = tmp_path / "gray.png"
+    Image.fromarray(astronaut()).convert("L").save(path)
+    rgb = read_photo(path)
+    assert rgb.shape == (512, 512, 3) and rgb.dtype == np.uint8
+    assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+    frame = PhotoPortrait(path, landmarker=landmarker).render(emotion_to_blendshapes("joy"))
+    assert frame.shape == (256, 256, 3)
+
+
+def test_rgba_file_is_composited_on_white(tmp_path, landmarker):
+    rgba = np.dstack([astronaut(), np.full((512, 512), 255, np.uint8)])
+    rgba[:100, :100, 3] = 0  # a transparent corner whose hidden colour is the photo's
+    path = tmp_path / "cutout.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    rgb = read_photo(path)
+    assert (rgb[:100, :100] == 255).all()
+    assert np.array_equal(rgb[200:, 200:], astronaut()[200:, 200:])
+    PhotoPortrait(path, landmarker=landmarker)
+
+
+def test_cmyk_jpeg_is_converted(tmp_path, landmarker):
+    path = tmp_path / "print.jpg"
+    Image.fromarray(astronaut()).convert("CMYK").save(path, quality=95)
+    with Image.open(path) as opened:
+        assert opened.mode == "CMYK"
+    rgb = read_photo(path)
+    assert rgb.shape == (512, 512, 3)
+    assert np.abs(rgb.astype(int) - astronaut().astype(int)).mean() < 12  # JPEG loss only
+    PhotoPortrait(path, landmarker=landmarker)
+
+
+def test_16_bit_png_is_scaled_to_8_bits(tmp_path, landmarker):
+    gray = np.asarray(Image.fromarray(astronaut()).convert("L"))
+    path = tmp_path / "deep.png"
+    Image.fromarray(gray.astype(np.uint16) * 257).save(path)
+    with Image.open(path) as opened:
+        assert opened.mode.startswith("I")
+    rgb = read_photo(path)
+    assert np.abs(rgb[..., 0].astype(int) - gray).max() <= 1
+    PhotoPortrait(path, landmarker=landmarker)
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    path = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    Image.fromarray(astronaut()[:, :300]).save(path, exif=exif)
+    assert read_photo(path).shape == (300, 512, 3)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((64, 64, 3), dtype=np.int8), "dtype int8"),
+    (np.full((64, 64, 3), 2.0), "float portrait"),
+    (np.zeros((64, 64, 5), dtype=np.uint8), "shape"),
+    (42, "got int"),
+])
+def test_bad_arrays_and_types(bad, message):
+    with pytest.raises(EmotionError, match=message):
+        read_photo(bad)
+
+
+def test_missing_and_unreadable_files(tmp_path, landmarker):
+    with pytest.raises(EmotionError, match="is not a file"):
+        PhotoPortrait(tmp_path / "nowhere.jpg", landmarker=landmarker)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    with pytest.raises(EmotionError, match="broken.jpg is not a readable image"):
+        PhotoPortrait(broken, landmarker=landmarker)
+
+
+def test_unsupported_size(landmarker):
+    with pytest.raises(EmotionError, match="size 300 .* accepted: 256, 512"):
+        PhotoPortrait(astronaut(), size=300, landmarker=landmarker)
+
+
+def test_tiny_image(landmarker):
+    tiny = cv2.resize(astronaut(), (40, 40), interpolation=cv2.INTER_AREA)
+    with pytest.raises(EmotionError, match=f"40x40 pixels.*at least {MIN_FACE_PX}"):
+        PhotoPortrait(tiny, landmarker=landmarker)
+
+
+def test_tiny_face_names_its_size_and_the_minimum(landmarker):
+    small = cv2.resize(astronaut(), (200, 200), interpolation=cv2.INTER_AREA)  # face ~35 px wide
+    assert landmarker.detect(small), "the landmarker should still find the small face"
+    with pytest.raises(EmotionError, match=rf"the face is \d+x\d+ pixels.*at least {MIN_FACE_PX} pixels wide"):
+        PhotoPortrait(small, landmarker=landmarker)
+
+
+def test_huge_image_is_framed_like_the_original(landmarker, portrait):
+    huge = cv2.resize(astronaut(), (4096, 4096), interpolation=cv2.INTER_CUBIC)
+    big = PhotoPortrait(huge, landmarker=landmarker)
+    assert np.allclose(np.array(big.crop_box) / 8, portrait.crop_box, atol=2)
+    assert big.render(emotion_to_blendshapes("sadness")).shape == (256, 256, 3)
+
+
+def test_no_face(landmarker):
+    from skimage.data import coffee
+
+    with pytest.raises(EmotionError, match="no face found in the 600x400 portrait"):
+        PhotoPortrait(coffee(), landmarker=landmarker)
+    with pytest.raises(EmotionError, match="no face found"):
+        PhotoPortrait(np.full((300, 300, 3), 128, np.uint8), landmarker=landmarker)
+
+
+def test_several_faces_animate_the_largest_with_a_warning(landmarker):
+    photo = astronaut()
+    smaller = cv2.resize(photo, (384, 384), interpolation=cv2.INTER_AREA)
+    group = np.full((512, 512 + 384, 3), 255, np.uint8)
+    group[:, :512] = photo
+    group[64:448, 512:] = smaller
+    both = PhotoPortrait(group, landmarker=landmarker)
+    assert both.warnings == ("2 faces found, animating the largest",)
+    x0, _, x1, _ = both.crop_box
+    assert (x0 + x1) / 2 < 512  # framed on the full-size astronaut, not the smaller copy
+    assert PhotoPortrait(photo, landmarker=landmarker).warnings == ()
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+
+def test_render_validates_blendshapes_and_pose(portrait):
+    with pytest.raises(EmotionError, match="shape"):
+        portrait.render(np.zeros(10))
+    with pytest.raises(EmotionError, match=r"\[0, 1\]"):
+        portrait.render(with_value(np.zeros(52), jawOpen=1.5))
+    with pytest.raises(EmotionError, match="yaw 45.0 degrees is outside"):
+        portrait.render(np.zeros(52), pose=(45, 0, 0))
+    with pytest.raises(EmotionError, match="pose must be"):
+        portrait.render(np.zeros(52), pose=(1, 2))
+
+
+def test_the_stills_own_blendshapes_give_the_still(portrait):
+    assert np.array_equal(portrait.render(portrait.still_blendshapes), portrait.still)
+
+
+def test_neutral_render_stays_close_to_the_still(portrait):
+    neutral = portrait.render(np.zeros(52))
+    gray = [cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) for im in (neutral, portrait.still)]
+    assert structural_similarity(*gray) > 0.85
+    # The astronaut smiles; neutral must change her face, but not move it.
+    faces = portrait.landmarker.detect(neutral)
+    assert faces
+    frame = FaceFrame.from_landmarks(portrait.face.landmarks)
+    shift = np.linalg.norm(faces[0].landmarks[:, :2] - portrait.face.landmarks[:, :2], axis=1)
+    assert np.median(shift) / frame.iod < 0.05
+    assert faces[0].blendshapes["mouthSmileLeft"] < portrait.face.blendshapes["mouthSmileLeft"] - 0.2
+
+
+def test_jaw_open_opens_the_mouth_as_the_landmarker_sees_it(portrait):
+    closed = portrait.render(with_value(portrait.still_blendshapes, jawOpen=0.0))
+    opened = portrait.render(with_value(portrait.still_blendshapes, jawOpen=0.8))
+    found = [portrait.landmarker.detect(f)[0] for f in (closed, opened)]
+    iod = FaceFrame.from_landmarks(found[0].landmarks).iod
+    gaps = [abs(f.landmarks[LIPS_LOWER_INNER[5], 1] - f.landmarks[LIPS_UPPER_INNER[5], 1]) / iod for f in found]
+    assert gaps[1] - gaps[0] > 0.15
+    assert found[1].blendshapes["jawOpen"] > found[0].blendshapes["jawOpen"] + 0.15
+    # The opening is painted as a mouth: the middle of the parted lips is dark.
+    lips = found[1].landmarks
+    middle = ((lips[LIPS_UPPER_INNER[5], :2] + lips[LIPS_LOWER_INNER[5], :2]) / 2).round().astype(int)
+    patch = opened[middle[1] - 2:middle[1] + 3, middle[0] - 2:middle[0] + 3]
+    assert patch.mean() < 110
+
+
+def test_background_pixels_stay_unchanged(portrait):
+    still_region = portrait.mesh.static_mask
+    assert 0.3 < still_region.mean() < 0.9
+    for values, pose in [(emotion_to_blendshapes("surprise"), None),
+                         (emotion_to_blendshapes("anger"), (12.0, -8.0, 10.0))]:
+        frame = portrait.render(values, pose)
+        assert np.array_equal(frame[still_region], portrait.still[still_region])
+        assert not np.array_equal(frame, portrait.still)
+
+
+def test_head_pose_turns_the_face(portrait):
+    turned = portrait.render(portrait.still_blendshapes, pose=(15.0, 0.0, 0.0))
+    face = portrait.landmarker.detect(turned)[0]
+    nose_shift = face.landmarks[1, 0] - portrait.face.landmarks[1, 0]
+    assert nose_shift > 0.1 * FaceFrame.from_landmarks(portrait.face.landmarks).iod  # to the image's right
+
+
+@pytest.mark.parametrize("size", [256, 512])
+def test_output_sizes(landmarker, size):
+    portrait = PhotoPortrait(astronaut(), size=size, landmarker=landmarker)
+    frame = portrait.render(emotion_to_blendshapes("surprise"), pose=(5.0, 3.0, -2.0))
+    assert frame.shape == (size, size, 3) and frame.dtype == np.uint8
+    assert portrait.still.shape == (size, size, 3)
