@@ -224,3 +224,86 @@ def test_output_sizes(landmarker, size):
     frame = portrait.render(emotion_to_blendshapes("surprise"), pose=(5.0, 3.0, -2.0))
     assert frame.shape == (size, size, 3) and frame.dtype == np.uint8
     assert portrait.still.shape == (size, size, 3)
+
+
+# --- calibration against the landmarker (emogen.talking.photo_calibration) ---------------------------
+
+def test_calibrated_gains_cover_every_group_within_the_limits():
+    from emogen.talking.photo_calibration import CALIBRATION_GROUPS, MAX_GAIN
+    from emogen.talking.photo_motion import CALIBRATED_GAINS, CALIBRATION_GROUP_GAINS
+
+    assert set(CALIBRATION_GROUP_GAINS) == set(CALIBRATION_GROUPS)
+    for group, names in CALIBRATION_GROUPS.items():
+        assert all(CALIBRATED_GAINS[n] == CALIBRATION_GROUP_GAINS[group] for n in names)
+    assert all(0.25 <= g <= MAX_GAIN for g in CALIBRATED_GAINS.values())
+
+
+def test_rig_applies_the_gains(portrait):
+    from emogen.talking.photo_motion import ExpressionRig
+
+    plain = ExpressionRig(portrait.face.landmarks, gains={})
+    index = BLENDSHAPE_INDEX["browOuterUpLeft"]
+    gain = portrait.rig.gains[index]
+    assert gain != 1.0
+    assert np.allclose(portrait.rig.basis[index], gain * plain.basis[index])
+
+
+@pytest.mark.parametrize("group, commanded, at_least", [("browInnerUp", 0.8, 0.6), ("mouthSmile", 0.8, 0.6),
+                                                        ("browOuterUp", 0.8, 0.45), ("jawOpen", 0.8, 0.4)])
+def test_commanded_blendshape_is_re_measured(portrait, group, commanded, at_least):
+    from emogen.talking.photo_calibration import response
+
+    neutral, reading = response(portrait, group, levels=(0.0, commanded))
+    assert reading >= at_least and reading - neutral >= at_least - 0.15
+
+
+@pytest.fixture(scope="module")
+def avatar_portrait(landmarker):
+    """An EmoFaces avatar as a photo: dark, thick brows that MediaPipe tracks (on the astronaut's
+    light brows its landmarks hardly follow a visibly lowered brow)."""
+    from emogen.face.avatar import Identity, render_face
+
+    still = np.asarray(render_face(Identity.from_seed(1), np.zeros(52), size=512).convert("RGB"))
+    return PhotoPortrait(still, size=256, landmarker=landmarker)
+
+
+def test_brow_lowering_is_seen_in_the_geometry(avatar_portrait):
+    from emogen.talking.photo_calibration import response
+
+    neutral, lowered = response(avatar_portrait, "browDown", levels=(0.0, 1.0))
+    assert lowered - neutral > 0.25  # AU4 units: 0.025 IOD of the re-detected inner brows
+
+
+def test_fold_check_finds_folds_and_clean_warps(portrait):
+    from emogen.talking.photo_calibration import CALIBRATION_GROUPS, folded_fraction, folds
+
+    assert not folds(portrait, CALIBRATION_GROUPS["browInnerUp"], 1.0)
+    assert folded_fraction(portrait, CALIBRATION_GROUPS["browDown"], 3.0) > 0.02
+
+
+@pytest.mark.slow
+def test_fit_group_recovers_a_gain_near_the_table(portrait):
+    from emogen.talking.photo_calibration import fit_group
+
+    fit = fit_group([portrait], "browOuterUp")
+    assert fit.visible and 1.25 <= fit.gain <= 2.0
+    assert fit.slopes[min(fit.slopes)] < fit.slopes[fit.gain]  # more gain, steeper until the cap
+
+
+def test_surprise_shows_no_smile_cues(portrait, landmarker):
+    from emogen.talking.photo import teeth_shown
+
+    surprise, joy = emotion_to_blendshapes("surprise"), emotion_to_blendshapes("joy")
+    assert teeth_shown(surprise) < 0.25 < 0.8 < teeth_shown(joy)
+    found = landmarker.detect(portrait.render(surprise))[0].blendshapes
+    assert found["jawOpen"] > 0.3
+    assert max(found["mouthSmileLeft"], found["mouthSmileRight"]) < 0.2  # the still's smile is gone
+
+
+def test_anger_lowers_the_brows(avatar_portrait, landmarker):
+    from emogen.score.blendshape import face_geometry
+
+    portrait = avatar_portrait
+    neutral = landmarker.detect(portrait.render(np.zeros(52)))[0]
+    angry = landmarker.detect(portrait.render(emotion_to_blendshapes("anger")))[0]
+    assert face_geometry(angry.landmarks)["brow_inner"] < face_geometry(neutral.landmarks)["brow_inner"] - 0.02

@@ -252,11 +252,14 @@ class PhotoPortrait:
 
 
 def teeth_shown(values: np.ndarray) -> float:
-    """How much of the upper teeth the lips bare, in [0, 1]: some in any open mouth, all when the
-    upper lip is raised (mouthUpperUp) or pulled back in a smile."""
+    """How much of the upper teeth the lips bare, in [0, 1]: a relaxed upper lip over a dropped
+    jaw (AU26, surprise) covers most of them; a raised upper lip (mouthUpperUp, AU10), a smile
+    (AU12) or a stretched mouth (AU20) bares them. Bared teeth are a smile cue to an expression
+    classifier, so a surprised mouth must not show a wide white band."""
     raised = values[[BLENDSHAPE_INDEX["mouthUpperUpLeft"], BLENDSHAPE_INDEX["mouthUpperUpRight"]]].mean()
     smile = values[[BLENDSHAPE_INDEX["mouthSmileLeft"], BLENDSHAPE_INDEX["mouthSmileRight"]]].mean()
-    return float(np.clip(0.35 + raised + 0.5 * smile, 0.0, 1.0))
+    stretch = values[[BLENDSHAPE_INDEX["mouthStretchLeft"], BLENDSHAPE_INDEX["mouthStretchRight"]]].mean()
+    return float(np.clip(0.12 + raised + 0.7 * smile + 0.3 * stretch, 0.0, 1.0))
 
 
 def lip_aperture(values: np.ndarray) -> float:

@@ -16,10 +16,11 @@ is painted by emogen.talking.photo_mouth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
-from emogen.face.rig import BLENDSHAPE_INDEX, NUM_BLENDSHAPES
+from emogen.face.rig import BLENDSHAPE_INDEX, BLENDSHAPE_NAMES, NUM_BLENDSHAPES
 from emogen.talking.photo_mesh import (
     LEFT_BROW,
     LEFT_EYE_LOWER,
@@ -46,6 +47,48 @@ BROW = {-1: RIGHT_BROW, +1: LEFT_BROW}
 UPPER_LIP_MIDDLE, LOWER_LIP_MIDDLE = 0, 17
 CHIN, EAR_SIDES, HAIRLINE = 152, (234, 454), 10
 SIDES = {"Left": +1, "Right": -1}
+
+# Gains on the hand-written displacements, per group (both sides of a pair share one), fitted by
+# bench/calibrate_photo_motion.py (emogen.talking.photo_calibration): each group is commanded at
+# 0, 0.5, 1 on neutral renders of the astronaut and three EmoFaces avatars (development faces
+# only), MediaPipe re-measures the frames (browDown, mouthFrown: the geometric AU4/AU15 readings
+# of its landmarks), and the gain is the one whose commanded -> measured slope is nearest 1, or
+# the steepest when 1 is not reached, capped where the face mesh starts to fold (see the fold
+# limits) and at 3x. Groups MediaPipe does not read at any gain keep the hand-set 1.
+CALIBRATION_GROUP_GAINS: dict[str, float] = {
+    "browDown": 1.25,  # fold limit 1.2
+    "browInnerUp": 1.5,  # fold limit 1.5
+    "browOuterUp": 2.0,  # fold limit 2.0
+    "eyeBlink": 1.0,  # fold limit 1.0
+    "eyeSquint": 2.0,  # fold limit 2.0
+    "eyeWide": 1.25,  # fold limit 1.2
+    "cheekSquint": 1.0,  # not seen by the landmarker: hand-set
+    "cheekPuff": 1.0,  # not seen by the landmarker: hand-set
+    "noseSneer": 1.0,  # not seen by the landmarker: hand-set
+    "jawOpen": 1.0,  # fold limit 0.8
+    "jawForward": 1.0,  # not seen by the landmarker: hand-set
+    "jawLeft": 1.0,  # not seen by the landmarker: hand-set
+    "jawRight": 1.0,  # not seen by the landmarker: hand-set
+    "mouthSmile": 1.0,  # fold limit 1.0
+    "mouthFrown": 0.75,  # fold limit 1.0
+    "mouthDimple": 1.0,  # not seen by the landmarker: hand-set
+    "mouthStretch": 2.0,  # fold limit 2.0
+    "mouthPress": 1.0,  # not seen by the landmarker: hand-set
+    "mouthPucker": 1.5,  # fold limit 1.5
+    "mouthFunnel": 2.0,  # fold limit 2.0
+    "mouthLeft": 3.0,  # fold limit 3.0
+    "mouthRight": 3.0,  # fold limit 3.0
+    "mouthUpperUp": 1.5,  # fold limit 1.5
+    "mouthLowerDown": 2.0,  # fold limit 2.0
+    "mouthRollLower": 1.0,  # not seen by the landmarker: hand-set
+    "mouthRollUpper": 1.0,  # not seen by the landmarker: hand-set
+    "mouthShrugLower": 1.0,  # not seen by the landmarker: hand-set
+    "mouthShrugUpper": 3.0,  # fold limit 3.0
+}
+CALIBRATED_GAINS: dict[str, float] = {
+    name: gain for name in BLENDSHAPE_NAMES for group, gain in CALIBRATION_GROUP_GAINS.items()
+    if name in (group, group + "Left", group + "Right")
+}
 
 
 @dataclass(frozen=True)
@@ -89,7 +132,7 @@ def _line_through(points: np.ndarray) -> callable:
 class ExpressionRig:
     """Landmark displacements of one face per unit of each blendshape: ``basis`` (52, 478, 2) px."""
 
-    def __init__(self, landmarks: np.ndarray) -> None:
+    def __init__(self, landmarks: np.ndarray, gains: Mapping[str, float] | None = None) -> None:
         landmarks = np.asarray(landmarks, dtype=np.float64)
         self.frame = FaceFrame.from_landmarks(landmarks)
         self.q = q = self.frame.coordinates(landmarks)
@@ -107,15 +150,16 @@ class ExpressionRig:
         self.mouth_centre = (q[13] + q[14]) / 2
 
         # Above the upper lids: 1 well above, fading to 0.2 on the lid contour, 0 below it.
-        lid_line = _line_through(q[list(RIGHT_EYE_UPPER + LEFT_EYE_UPPER)])
-        height = lid_line(q[:, 0]) - q[:, 1]
+        self._lid_line = lid_line = _line_through(q[list(RIGHT_EYE_UPPER + LEFT_EYE_UPPER)])
+        self.lid_height = height = lid_line(q[:, 0]) - q[:, 1]
         self.above_lids = np.where(height < -1e-6, 0.0, 0.2 + 0.8 * np.clip(height / 0.15, 0, 1))
         lower_lid_line = _line_through(q[list(RIGHT_EYE_LOWER + LEFT_EYE_LOWER)])
         self.below_lids = (q[:, 1] > lower_lid_line(q[:, 0]) + 1e-6).astype(float)
 
         self.jaw = self._jaw_weights(landmarks)
         self._seal = self._seal_basis()
-        self.basis = np.zeros((NUM_BLENDSHAPES, self.n, 2))
+        # ``unit_basis``: the hand-written shapes; ``basis``: scaled by the calibrated gains.
+        self.unit_basis = np.zeros((NUM_BLENDSHAPES, self.n, 2))
         for name in BLENDSHAPE_INDEX:
             # jawLeft, mouthRight, ... are directions, not sides: their methods carry the full name.
             builder, side = getattr(self, f"_{name}", None), 0
@@ -123,7 +167,13 @@ class ExpressionRig:
                 stem, side = _split_side(name)
                 builder = getattr(self, f"_{stem}", None)
             if builder is not None:
-                self.basis[BLENDSHAPE_INDEX[name]] = self.frame.to_pixels(builder(side))
+                self.unit_basis[BLENDSHAPE_INDEX[name]] = self.frame.to_pixels(builder(side))
+        self.set_gains(CALIBRATED_GAINS if gains is None else gains)
+
+    def set_gains(self, gains: Mapping[str, float]) -> None:
+        """Scale each blendshape's displacement by ``gains[name]`` (names left out: 1)."""
+        self.gains = np.array([float(gains.get(name, 1.0)) for name in BLENDSHAPE_NAMES])
+        self.basis = self.unit_basis * self.gains[:, None, None]
 
     def lip_seal(self, amount: float) -> np.ndarray:
         """(478, 2) pixels closing ``amount`` of the still's gap between the inner lips (each
@@ -170,6 +220,11 @@ class ExpressionRig:
         below_corners = self.q[:, 1] - self.q[[MOUTH_CORNER[-1], MOUTH_CORNER[+1]], 1].mean()
         ramp = np.clip(below_corners / 0.3, 0, 1)
         weights = self.lower * depth * np.maximum(column, ramp)
+        # The lower lip hangs from the corners: near the lip line it drops less towards them, so a
+        # dropped jaw opens an oval (AU26), not the wide rectangle of a laugh; the chin moves whole.
+        across = np.clip(np.abs(self.q[:, 0] - self.mouth_centre[0]) / max(half_width, 1e-6), 0, 1)
+        near_lips = np.clip(1.0 - below_corners / 0.25, 0, 1)
+        weights *= 1.0 - 0.3 * near_lips * across**2
         for side in (-1, +1):  # the corners stretch half way
             weights[[MOUTH_CORNER[side], INNER_MOUTH_CORNER[side]]] = 0.5
         return weights
@@ -196,19 +251,24 @@ class ExpressionRig:
     # --- the blendshapes (one method per stem; ``side`` is +1 Left, -1 Right, 0 unsided) ------------
 
     def _brow(self, ids, sigma: float) -> np.ndarray:
-        """Weights for moving a brow: Gaussian across the face and down to the lid, but above the
-        brow a linear fade to zero at the hairline, so the forehead stretches or squeezes evenly
-        (a Gaussian there lets a raised brow overtake the skin above it and fold the mesh)."""
+        """Weights for moving a brow: Gaussian across the face; up and down linear fades, to zero
+        at the hairline above and at the upper lid below, so the forehead and the skin between
+        brow and lid stretch or squeeze evenly. (Gaussian fall-offs there let a lowered brow
+        overtake the skin under it and fold the mesh at a third of the shift the calibration of
+        emogen.talking.photo_calibration asks for.)"""
         anchor = self._anchor(ids)
         across = np.exp(-(self.q[:, 0] - anchor[0]) ** 2 / (2 * sigma**2))
         below = self.q[:, 1] - anchor[1]
         forehead = max(anchor[1] - self.q[HAIRLINE, 1], 0.3)
-        down = np.where(below > 0, np.exp(-below**2 / (2 * 0.12**2)), np.clip(1 + below / forehead, 0, 1))
-        return across * down * self.above_lids
+        brow_to_lid = max(float(self._lid_line(anchor[0])) - anchor[1], 0.1)
+        down = np.where(below > 0, np.clip(self.lid_height / brow_to_lid, 0, 1), np.clip(1 + below / forehead, 0, 1))
+        return across * down * (self.lid_height > 1e-6)
 
     def _browDown(self, s):
         inner, outer = self._brow(BROW_INNER[s], 0.16), self._brow(BROW_OUTER[s], 0.2)
-        return self._move(inner, (-s * 0.14, 0.19)) + self._move(outer, (0.0, 0.15))
+        # AU4 (corrugator, depressor supercilii, procerus) pulls the inner brow down and together;
+        # the outer brow follows less, so the brow slants down to the nose (the cue of a frown).
+        return self._move(inner, (-s * 0.14, 0.19)) + self._move(outer, (0.0, 0.08))
 
     def _browInnerUp(self, s):
         return sum(self._move(self._brow(BROW_INNER[k], 0.18), (k * 0.01, -0.26)) for k in (-1, +1))
