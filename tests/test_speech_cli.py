@@ -41,7 +41,7 @@ def test_speak_writes_wav_and_sidecar_then_renders_an_edited_plan(tmp_path):
     (["bad\x07bell", "--emotion", "joy"], "control character U+0007"),
     (["hello", "--emotion", "hapy"], "did you mean"),
     (["hello", "--emotion", "joy", "--engine", "festival"], "unknown speech engine 'festival'; accepted: espeak"),
-    (["hello", "--emotion", "joy", "--engine", "coqui"], "not implemented yet"),
+    (["hello", "--emotion", "joy", "--engine", "coqui"], "--engine coqui needs --model PATH"),
     (["hello", "--emotion", "joy", "--voice", "tlh"], "espeak-ng has no voice 'tlh'"),
     (["hello"], "give --emotion SPEC"),
     (["hello", "--emotion", "joy", "--plan", "PLAN"], "not both"),

@@ -23,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--plan", type=Path, help="render this prosody plan JSON (e.g. an edited 'plan' from OUT.json)")
     parser.add_argument("--engine", default="espeak", help=f"speech engine: {', '.join(ENGINES)} (default espeak)")
     parser.add_argument("--voice", help="engine voice (espeak: a language such as en-us, en-gb, de, optionally +f3)")
+    parser.add_argument("--model", type=Path, help="--engine coqui: a local Coqui VITS or XTTS model folder (config.json + "
+                        "weights); --voice then names one of its speakers")
+    parser.add_argument("--references", type=Path, help="--engine coqui with an XTTS model: a folder of per-emotion "
+                        "reference clips (neutral.wav, anger.wav, ... or <emotion>/*.wav)")
     parser.add_argument("--out", type=Path, required=True, help="output .wav; the sidecar .json is written beside it")
     parser.add_argument("--plan-out", type=Path, help="also write the plan alone to this JSON file (to edit it)")
     parser.set_defaults(run=run_speak)
@@ -40,7 +44,10 @@ def run_speak(args: argparse.Namespace) -> int:
     if args.plan is None and args.text is None:
         raise UsageError("give the TEXT to speak (or --plan plan.json, which holds its text)")
     plan = ProsodyPlan.load(args.plan) if args.plan is not None else None
-    result = speak(args.text, emotion=args.emotion, plan=plan, engine=args.engine, voice=args.voice)
+    engine, voice = _engine(args), args.voice
+    if not isinstance(engine, str):
+        voice = None  # a built engine already holds its speaker
+    result = speak(args.text, emotion=args.emotion, plan=plan, engine=engine, voice=voice)
     sidecar = args.out.with_suffix(".json")
     # Both files appear together or not at all.
     with atomic_output(args.out) as wav_tmp, atomic_output(sidecar) as json_tmp:
@@ -57,3 +64,20 @@ def run_speak(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _engine(args: argparse.Namespace):
+    """The engine name, or for --engine coqui the engine built from --model/--voice/--references."""
+    if str(args.engine).strip().lower() != "coqui":
+        if args.model is not None or args.references is not None:
+            raise UsageError("--model and --references are options of --engine coqui")
+        return args.engine
+    if args.model is None:
+        raise UsageError("--engine coqui needs --model PATH (a local Coqui VITS or XTTS model folder)")
+    from emogen.errors import EmotionError
+
+    try:
+        from emogen.speech.engines.coqui import CoquiEngine
+    except ImportError as err:
+        raise EmotionError(f"speech engine 'coqui' is not installed ({err.name or err}); {ENGINES['coqui'][2]}") from None
+    return CoquiEngine(args.model, speaker=args.voice, references=args.references)

