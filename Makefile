@@ -1,7 +1,7 @@
 # Two commands set everything up from a clean clone: `make demo` and `make test`.
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS := test,faces,train,music,ui,video,coqui
+EXTRAS := test,faces,train,music,ui,video
 # Setup reruns only when one of its inputs changes.
 STAMP := $(VENV)/.emogen-setup-stamp
 SETUP_INPUTS := pyproject.toml scripts/setup.sh scripts/debian-packages.txt
