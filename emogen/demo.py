@@ -88,6 +88,19 @@ def speak_and_compose(out: Path) -> None:
             raise SystemExit(f"emogen {' '.join(job)} failed")
 
 
+VIDEO_ARC = "joy@0 -> sadness@3.75"
+
+
+def make_video(out: Path) -> None:
+    """The shipped video model (checkpoints/emofaces-video): 16 frames whose emotion follows an arc, as mp4
+    and GIF, with per-frame targets and scores in video_arc.json."""
+    from emogen.cli import main as emogen
+
+    if emogen(["video", "--prompt", DEMO_PROMPT, "--emotion", VIDEO_ARC, "--frames", "16", "--fps", "4",
+               "--seed", "1", "--gif", "--out", str(out / "video_arc.mp4")]) != 0:
+        raise SystemExit("emogen video failed")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out"))
@@ -97,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     render_avatars(args.out)
     speak_and_compose(args.out)
     generate_images(args.out)
+    make_video(args.out)
     return 0
 
 
