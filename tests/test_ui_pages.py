@@ -205,3 +205,43 @@ def test_ui_command_binds_localhost_by_default_and_checks_the_port():
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     with pytest.raises(EmotionError, match="--port must be from 1 to 65535, got 70000"):
         streamlit_command("127.0.0.1", 70000)
+
+
+@pytest.mark.slow
+def test_talk_page_animates_the_avatar(ui_out):
+    at = page("talk")
+    at.text_area(key="talk-text").set_value("Hello there.").run()
+    at.select_slider(key="talk-size").set_value(128).run()
+    at.button(key="talk-generate").click().run()
+    assert not at.exception and not at.error
+    assert len(elements(at, "video")) == 1
+    [mp4] = (ui_out / "talk").glob("*.mp4")
+    assert json.loads(mp4.with_suffix(".json").read_text())["params"]["portrait"] == "avatar:0"
+
+
+def test_talk_page_waits_for_a_photo():
+    at = page("talk")
+    at.radio(key="talk-portrait").set_value("Upload a photo").run()
+    assert at.button(key="talk-generate").disabled
+
+
+@pytest.mark.slow
+def test_video_page_makes_a_clip_along_an_arc(ui_out):
+    at = page("video")
+    at.radio(key="video-mode").set_value("Written spec").run()
+    at.text_input(key="video-text").set_value("joy@0 -> sadness@0.25").run()
+    at.slider(key="video-frames").set_value(3).run()
+    at.number_input(key="video-steps").set_value(2).run()
+    at.button(key="video-generate").click().run()
+    assert not at.exception and not at.error
+    assert len(elements(at, "video")) == 1
+    assert len(list((ui_out / "video").glob("*.mp4"))) == 1
+
+
+def test_video_page_refuses_an_arc_longer_than_the_clip():
+    at = page("video")
+    at.radio(key="video-mode").set_value("Written spec").run()
+    at.text_input(key="video-text").set_value("joy@0 -> sadness@9").run()
+    at.button(key="video-generate").click().run()
+    assert not at.exception
+    assert any("arc lasts 9s" in e.value for e in at.error)

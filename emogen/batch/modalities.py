@@ -1,6 +1,6 @@
 """What a batch job of each modality takes: typed fields with defaults, their checks, the output suffix.
 
-Adding a modality (video, talk) takes a params dataclass with ``check()`` here, a runner class in
+Adding a modality takes a params dataclass with ``check()`` here, a runner class in
 runners.py and one `Modality` line in ``MODALITIES``. Checks stay light (no torch, no model) so that a
 whole job file is validated in about a second, before anything runs.
 """
@@ -119,6 +119,65 @@ class MusicJob:
 
 
 @dataclass(frozen=True)
+class VideoJob:
+    """`emogen video`: a clip whose emotion follows an arc; ``image`` animates a still (image-to-video)."""
+
+    prompt: str
+    emotion: str
+    frames: int = 16
+    fps: float = 8.0
+    image: str | None = None
+    strength: float = 0.6
+    seed: int = 0
+    steps: int | None = None
+    guidance: float | None = None
+    model: str | None = None  # None: the shipped checkpoints/emofaces-video
+
+    def check(self) -> None:
+        from emogen.video.clip import check_arc_fits, check_frame_count
+        from emogen.video.generate import MAX_FRAMES
+        from emogen.videofile import check_fps
+
+        if not self.prompt.strip():
+            raise FieldError("prompt", "is empty; say what to draw")
+        arc = _arc("emotion", self.emotion)
+        _checked("frames", lambda n: check_frame_count(n, MAX_FRAMES), self.frames)
+        fps = _checked("fps", check_fps, self.fps)
+        _checked("emotion", lambda a: check_arc_fits(a, self.frames, fps), arc)
+        _at_least("seed", self.seed, 0)
+        _at_least("steps", self.steps, 1)
+        if not 0 <= self.strength <= 1:
+            raise FieldError("strength", f"must be in [0, 1], got {self.strength!r}")
+
+
+@dataclass(frozen=True)
+class TalkJob:
+    """`emogen talk`: a portrait ('avatar', 'avatar:SEED' or a photo path) speaking ``text`` with an emotion/arc."""
+
+    text: str
+    emotion: str
+    portrait: str = "avatar"
+    fps: float = 25.0
+    size: int = 256
+    seed: int = 0
+    engine: str = "espeak"
+
+    def check(self) -> None:
+        from emogen.speech.engines import ENGINES
+        from emogen.speech.text import check_text
+        from emogen.videofile import check_fps
+
+        _checked("text", check_text, self.text)
+        _arc("emotion", self.emotion)
+        _checked("fps", check_fps, self.fps)
+        if not 64 <= self.size <= 512:
+            raise FieldError("size", f"must be from 64 to 512 px, got {self.size!r}")
+        _at_least("seed", self.seed, 0)
+        if self.engine not in ENGINES:
+            raise FieldError("engine", f"unknown speech engine {self.engine!r}; accepted: {', '.join(ENGINES)}")
+
+
+@dataclass(frozen=True)
 class Modality:
     name: str
     params: type  # a frozen dataclass with check()
@@ -137,6 +196,8 @@ MODALITIES: dict[str, Modality] = {
         Modality("image", ImageJob, ".png", "emogen.batch.runners:ImageRunner"),
         Modality("speech", SpeechJob, ".wav", "emogen.batch.runners:SpeechRunner"),
         Modality("music", MusicJob, ".wav", "emogen.batch.runners:MusicRunner"),
+        Modality("video", VideoJob, ".mp4", "emogen.batch.runners:VideoRunner"),
+        Modality("talk", TalkJob, ".mp4", "emogen.batch.runners:TalkRunner"),
     )
 }
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from emogen.batch.modalities import ImageJob, MusicJob, SpeechJob
+from emogen.batch.modalities import ImageJob, MusicJob, SpeechJob, TalkJob, VideoJob
 from emogen.emotion import Emotion, EmotionArc
 from emogen.score.report import target_category
 
@@ -181,3 +181,74 @@ def _va_distance(scores: dict, target: Emotion | None) -> float:
         return math.inf
     overall = scores["overall"]
     return math.hypot(overall["valence"] - target.valence, overall["arousal"] - target.arousal)
+
+
+class VideoRunner:
+    """`emogen video` per job: the clip is scored frame by frame; the evaluation is its end state."""
+
+    def __init__(self, device: str):
+        self.device = device
+        self._pipelines: dict[str, object] = {}
+
+    def _model(self, params: VideoJob) -> str:
+        from emogen.video.loading import default_video_model
+
+        return params.model or default_video_model()
+
+    def prepare(self, params: VideoJob) -> None:
+        from emogen.video.loading import load_video_pipeline
+
+        model = self._model(params)
+        if model not in self._pipelines:
+            pipeline = load_video_pipeline(model, device=self.device)
+            pipeline.set_progress_bar_config(disable=True)
+            self._pipelines[model] = pipeline
+
+    def run(self, params: VideoJob, path: Path, progress=None) -> JobResult:
+        from emogen.video.generate import generate_video
+        from emogen.videofile import write_video
+
+        model = self._model(params)
+        result, model_s = _timed(generate_video, params.prompt, params.emotion, frames=params.frames, fps=params.fps,
+                                 image=params.image, strength=params.strength, steps=params.steps,
+                                 guidance=params.guidance, seed=params.seed, model=model, device=self.device,
+                                 pipeline=self._pipelines[model], callback=progress)
+        _, write_s = _timed(write_video, path, result.frames, result.fps)
+        summary = result.sidecar()["summary"]
+        evaluation = None
+        if result.estimates:
+            final, estimate = result.targets[-1], result.estimates[-1]
+            evaluation = Evaluation(summary.get("end_state_target") or final.top, estimate.top1,
+                                    (final.valence, final.arousal), (estimate.valence, estimate.arousal))
+        return JobResult(summary, evaluation, {"settings": result.settings}, {"model": model_s, "write": write_s})
+
+
+class TalkRunner:
+    """`emogen talk` per job (it writes the mp4, its sidecar JSON beside it, all or nothing)."""
+
+    def __init__(self, device: str):
+        pass  # the animator and renderers run on the CPU
+
+    def prepare(self, params: TalkJob) -> None:
+        from emogen.talking.pipeline import make_portrait
+
+        make_portrait(params.portrait, params.size, params.seed)  # an unreadable photo fails before any job
+
+    def run(self, params: TalkJob, path: Path) -> JobResult:
+        from emogen.talking.pipeline import talk
+
+        result, seconds = _timed(talk, params.portrait, text=params.text, emotion=params.emotion, out=path,
+                                 fps=params.fps, size=params.size, seed=params.seed, engine=params.engine)
+        scores = {key: value for key, value in result.scores.items() if key not in ("mouth_opening", "audio_envelope")}
+        expression = scores.get("expression", {})
+        target = _single_target(params.emotion)
+        evaluation = None
+        if target is not None and "clip_top" in expression:
+            # A single target: the frames' one target label, in the expression scorer's own category set.
+            [requested] = expression["per_target"]
+            evaluation = Evaluation(requested, expression["clip_top"], (target.valence, target.arousal),
+                                    (expression["valence"], expression["arousal"]))
+        details = {"warnings": list(result.warnings), "duration_s": round(result.duration, 4),
+                   "real_time_factor": round(result.real_time_factor, 4)}
+        # Frames are encoded as they are rendered (one stream), so writing is not separable from the model.
+        return JobResult(scores, evaluation, details, {"model": seconds, "write": 0.0})

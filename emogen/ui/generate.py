@@ -18,7 +18,7 @@ import streamlit as st
 from emogen.batch.modalities import MODALITIES, FieldError
 from emogen.batch.runners import JobResult
 from emogen.errors import EmotionError
-from emogen.io import write_json_atomic
+from emogen.io import atomic_output, write_json_atomic
 
 UI_OUT_ENV = "EMOGEN_UI_OUT"
 DEFAULT_UI_OUT = Path("out") / "ui"
@@ -71,5 +71,14 @@ def run_job(modality: str, params, progress=None) -> Generated:
     return Generated(path, result, seconds)
 
 
-def show_error(err: Exception) -> None:
-    st.error(f"Could not generate: {err}")
+def save_upload(name: str, data: bytes) -> Path:
+    """Keep an uploaded input (a still, a portrait) beside the results, so a result's sidecar can name it."""
+    from emogen.ui.pages.score import IMAGE_TYPES, check_upload
+
+    suffix = check_upload(name, data, IMAGE_TYPES)
+    path = output_root() / "uploads" / f"{hashlib.sha256(data).hexdigest()[:16]}.{suffix}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path) as temporary:
+            temporary.write_bytes(data)
+    return path

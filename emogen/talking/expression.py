@@ -1,0 +1,105 @@
+"""Emotion at the sequence level, and how it is combined with the speaking mouth.
+
+Content/emotion separation (EMOTE's insight, Danecek et al. 2023): the lips follow the speech frame
+by frame, the emotion shapes the whole face over the sequence. ``expression_track`` turns an Emotion
+or an EmotionArc into a smooth (n, 52) track with ``emogen.face.rig.emotion_to_blendshapes``;
+``combine`` merges it with the speech mouth by one explicit rule, channel by channel:
+
+* SPEECH_CHANNELS (jaw opening, lip closure and pressing, funnel, pucker, lip rolls, the lips'
+  vertical raise/lower, chin shrug, tongue) belong to articulation. While the person speaks the
+  speech value is used alone; the emotion's value only shows where speech is not active
+  (``(1 - activity) * emotion``). Reason: these channels carry the phonemes. If emotion were added
+  or max-ed in, surprise's dropped jaw (AU 26) or anger's pressed lips (AU 24) would hold the mouth
+  open or shut through the words, and a bilabial /p b m/ would no longer close the lips: the visemes
+  would be destroyed exactly where the audience reads them. In pauses the emotion's mouth returns
+  (a surprised face gapes when it stops talking).
+  Emotion still changes *how* the mouth articulates: speech values are multiplied by a gain that
+  grows with arousal (excited speech is hyper-articulated, calm speech hypo-articulated). A product
+  keeps every zero a zero, so a closure stays a closure whatever the emotion.
+* Every other channel (brows, eyes, lids, cheeks, nose, and the lip *corners*: smile, frown,
+  dimple, stretch, sideways mouth/jaw) belongs to the emotion. Where speech also writes one of them
+  (a viseme may stretch the lips for /i/) the larger value is used, so neither removes the other's
+  motion: a smile survives an /u/, and an /i/ still widens a sad mouth.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+
+from emogen.emotion import Emotion, EmotionArc
+from emogen.face.rig import BLENDSHAPE_NAMES, NUM_BLENDSHAPES, emotion_to_blendshapes
+
+SPEECH_CHANNELS: tuple[str, ...] = (
+    "jawOpen", "jawForward", "mouthClose", "mouthFunnel", "mouthPucker", "mouthRollLower", "mouthRollUpper",
+    "mouthPressLeft", "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+    "mouthUpperUpRight", "mouthShrugLower", "mouthShrugUpper", "tongueOut",
+)
+EMOTION_CHANNELS: tuple[str, ...] = tuple(n for n in BLENDSHAPE_NAMES if n not in SPEECH_CHANNELS)
+_SPEECH_MASK = np.isin(np.array(BLENDSHAPE_NAMES), SPEECH_CHANNELS)
+
+# Expressions set in over hundreds of milliseconds, not within a frame (onset times measured by Hess &
+# Kleck 1990, "Differentiating emotion elicited and deliberate emotional facial expressions", Eur. J. Soc.
+# Psychol. 20). A zero-phase Gaussian of this standard deviation (ramps of ~0.4 s) adds no lag.
+EXPRESSION_SMOOTHING_S = 0.12
+# Speech counts as active this long around any articulation, so gaps under 2 x 0.5 s (between words, a
+# breath between sentences) stay speech: a speaker does not drop into the emotion's open mouth for a breath.
+# Then it ramps over ACTIVITY_RAMP_S.
+ACTIVITY_HOLD_S = 0.5
+ACTIVITY_RAMP_S = 0.08
+ACTIVITY_THRESHOLD = 0.03
+# Articulation gain from arousal: +-20% at the arousal extremes. The size is our choice; the direction
+# follows louder, more aroused speech having larger lip and jaw movements (Huber & Chandrasekaran 2006,
+# J. Speech Lang. Hear. Res. 49).
+AROUSAL_ARTICULATION_GAIN = 0.2
+
+
+def expression_track(emotion: str | Emotion | EmotionArc, fps: float, n_frames: int,
+                     smoothing_s: float = EXPRESSION_SMOOTHING_S) -> np.ndarray:
+    """(n_frames, 52) expression targets: the arc sampled at each frame time, through the rig, smoothed.
+
+    An arc that runs past the last frame is cut there (its later keyframes never show); one that ends
+    earlier holds its last emotion (``EmotionArc.at``).
+    """
+    arc = EmotionArc.parse(emotion)
+    emotions = arc.sample(fps, frames=n_frames)
+    track = np.stack([emotion_to_blendshapes(e) for e in emotions])
+    if smoothing_s > 0 and n_frames > 1:
+        track = gaussian_filter1d(track, sigma=smoothing_s * fps, axis=0, mode="nearest")
+    return np.clip(track, 0.0, 1.0).astype(np.float32)
+
+
+def arousal_track(emotion: str | Emotion | EmotionArc, fps: float, n_frames: int) -> np.ndarray:
+    """(n_frames,) arousal in [-1, 1] of the arc at each frame (drives blinks, head motion, articulation)."""
+    arc = EmotionArc.parse(emotion)
+    return np.array([e.arousal for e in arc.sample(fps, frames=n_frames)], dtype=np.float32)
+
+
+def speech_activity(mouth: np.ndarray, fps: float) -> np.ndarray:
+    """(n,) in [0, 1]: 1 while the person is speaking (any speech channel moves), 0 in real pauses."""
+    moving = (np.asarray(mouth)[:, _SPEECH_MASK].max(axis=1) > ACTIVITY_THRESHOLD).astype(np.float64)
+    hold = max(1, int(round(2 * ACTIVITY_HOLD_S * fps)) + 1)
+    held = maximum_filter1d(moving, size=hold, mode="constant")
+    if len(held) > 1:
+        held = gaussian_filter1d(held, sigma=max(ACTIVITY_RAMP_S * fps, 1e-3), mode="nearest")
+    return np.clip(held, 0.0, 1.0)
+
+
+def combine(mouth: np.ndarray, expression: np.ndarray, fps: float, arousal: np.ndarray | None = None) -> np.ndarray:
+    """The speech mouth and the emotion expression as one (n, 52) track, by the rule in the module doc."""
+    mouth = np.asarray(mouth, dtype=np.float64)
+    expression = np.asarray(expression, dtype=np.float64)
+    if mouth.shape != expression.shape or mouth.ndim != 2 or mouth.shape[1] != NUM_BLENDSHAPES:
+        raise ValueError(f"mouth {mouth.shape} and expression {expression.shape} must both be (n, 52)")
+    activity = speech_activity(mouth, fps)[:, None]
+    gain = 1.0 if arousal is None else 1.0 + AROUSAL_ARTICULATION_GAIN * np.asarray(arousal, np.float64)[:, None]
+    speech_part = np.clip(mouth[:, _SPEECH_MASK] * gain, 0.0, 1.0) + (1.0 - activity) * expression[:, _SPEECH_MASK]
+    out = np.maximum(mouth, expression)
+    out[:, _SPEECH_MASK] = speech_part
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def frames_for(duration_s: float, fps: float) -> int:
+    """Number of video frames covering ``duration_s`` at ``fps`` (at least one)."""
+    return max(1, int(math.ceil(duration_s * fps - 1e-6)))

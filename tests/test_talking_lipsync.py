@@ -1,0 +1,98 @@
+"""Measurements on output frames (lip sync, identity) and the avatar renderer they measure."""
+import numpy as np
+import pytest
+
+from emogen.errors import EmotionError
+from emogen.face.rig import BLENDSHAPE_INDEX, emotion_to_blendshapes
+from emogen.talking.avatar_render import AvatarPortrait, avatar_pose
+from emogen.talking.envelope import rms_envelope
+from emogen.talking.lipsync import lip_sync, mouth_opening, mouth_openings, shape_distance
+
+
+def test_lip_sync_finds_the_lag_and_its_sign():
+    rng = np.random.default_rng(0)
+    audio = np.convolve(rng.uniform(0, 1, 200), np.ones(4) / 4, mode="same")
+    mouth = np.roll(audio, 2)  # the mouth trails the audio by two frames
+    mouth[:2] = audio[0]
+    result = lip_sync(mouth, audio)
+    assert result.lag_frames == 2 and result.correlation > 0.99 and result.correlation_at_zero < 0.9
+    assert lip_sync(np.roll(audio, -3), audio).lag_frames == -3
+    assert set(result.by_lag) == set(range(-10, 11))
+
+
+def test_lip_sync_skips_frames_without_a_face_and_refuses_nonsense():
+    audio = np.sin(np.arange(100) / 3.0) + 1
+    mouth = audio.copy()
+    mouth[::7] = np.nan
+    result = lip_sync(mouth, audio)
+    assert result.correlation == pytest.approx(1.0) and result.lag_frames == 0
+    assert result.frames_measured == 100 - len(range(0, 100, 7))
+    with pytest.raises(EmotionError, match="at least 3 frames"):
+        lip_sync(np.full(100, np.nan), audio)
+    with pytest.raises(EmotionError, match="does not vary"):
+        lip_sync(np.ones(100), audio)
+    with pytest.raises(EmotionError, match="equal-length"):
+        lip_sync(np.ones(10), audio)
+
+
+def test_rms_envelope_reads_the_audio_under_each_frame():
+    rate, fps = 16000, 25
+    audio = np.zeros(rate)
+    audio[rate // 2:] = 0.5 * np.sign(np.sin(np.arange(rate // 2)))  # silent first half, then loud
+    envelope = rms_envelope(audio, rate, fps, 25)
+    assert envelope[:12].max() == 0 and envelope[13:] == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def landmarker():
+    pytest.importorskip("mediapipe")
+    from emogen.face.landmarks import FaceLandmarker
+
+    with FaceLandmarker(max_faces=1) as model:
+        yield model
+
+
+def test_avatar_renders_frames_the_landmarker_reads(landmarker):
+    avatar = AvatarPortrait(seed=4, size=256)
+    jaw = np.zeros(52)
+    openings = []
+    for amount in (0.0, 0.3, 0.6):
+        jaw[BLENDSHAPE_INDEX["jawOpen"]] = amount
+        frame = avatar.render(jaw, (0.0, 0.0, 0.0))
+        assert frame.shape == (256, 256, 3) and frame.dtype == np.uint8
+        openings.append(mouth_openings([frame], landmarker)[0])
+    assert openings[0] < 0.05 and openings[0] < openings[1] < openings[2]
+
+
+def test_a_sealed_bilabial_renders_closed_lips(landmarker):
+    """ARKit's mouthClose = jawOpen seals the lips: the avatar must not show the 2 px gap it would draw
+    if it read mouthClose as its own jaw-and-lips closer."""
+    avatar = AvatarPortrait(seed=1, size=256)
+    sealed, parted = np.zeros(52), np.zeros(52)
+    sealed[BLENDSHAPE_INDEX["jawOpen"]] = sealed[BLENDSHAPE_INDEX["mouthClose"]] = 0.08
+    parted[BLENDSHAPE_INDEX["jawOpen"]] = 0.08
+    rest = avatar.render(np.zeros(52))
+    np.testing.assert_array_equal(avatar.render(sealed), rest)
+    assert np.abs(avatar.render(parted).astype(int) - rest).sum() > 0
+
+
+def test_pitch_moves_the_face_and_keeps_its_shape(landmarker):
+    avatar = AvatarPortrait(seed=2, size=256)
+    neutral = np.zeros(52)
+    level = landmarker.detect(avatar.render(neutral, (0, 0, 0)))[0]
+    nod = landmarker.detect(avatar.render(neutral, (0, 10, 0)))[0]
+    assert nod.landmarks[1, 1] - level.landmarks[1, 1] > 5  # the nose tip moves down by ~11 px
+    assert shape_distance(level.landmarks, level.landmarks) == pytest.approx(0.0, abs=1e-9)
+    assert shape_distance(nod.landmarks, level.landmarks) < 0.03  # a moved head keeps its shape
+    joy = landmarker.detect(avatar.render(emotion_to_blendshapes("joy")))[0]
+    assert mouth_opening(joy.landmarks) > mouth_opening(level.landmarks)
+
+
+def test_avatar_refuses_bad_values():
+    with pytest.raises(EmotionError, match="avatar size"):
+        AvatarPortrait(size=1000)
+    with pytest.raises(EmotionError, match="seed"):
+        AvatarPortrait(seed=-2)
+    with pytest.raises(EmotionError, match="finite"):
+        avatar_pose((float("nan"), 0, 0))
+    assert avatar_pose((90, 0, -90)).yaw == 30 and avatar_pose((90, 0, -90)).roll == -25
