@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="seed for blinks, gaze and head motion, and the avatar identity for plain 'avatar' (default 0)")
     parser.add_argument("--engine", default="espeak", help="speech engine for --text (espeak, flite, piper)")
     parser.add_argument("--voice", help="engine voice for --text (espeak: en-us, en-gb, de, ...)")
+    parser.add_argument("--soundtrack", action="store_true",
+                        help="mix music that follows the same emotion under the speech (ducked while speaking)")
     parser.add_argument("--no-score", action="store_true",
                         help="skip the measurements on the output frames (faster; the sidecar then has no scores)")
     parser.set_defaults(run=run_talk)
@@ -51,7 +53,7 @@ def run_talk(args: argparse.Namespace) -> int:
         raise UsageError("--engine and --voice choose how --text is spoken; a recording given with --audio keeps its voice")
     result = talk(args.portrait, text=args.text, audio=args.audio, emotion=args.emotion, out=args.out,
                   blendshapes=args.blendshapes, fps=args.fps, size=args.size, seed=args.seed, engine=args.engine,
-                  voice=args.voice, score=not args.no_score)
+                  voice=args.voice, score=not args.no_score, soundtrack=args.soundtrack)
     for warning in result.warnings:
         print(f"emogen: warning: {warning}", file=sys.stderr)
     line = (f"wrote {args.out} ({result.duration:.2f} s, {result.tracks.n_frames} frames at {result.tracks.fps:g} fps, "

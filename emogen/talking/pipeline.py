@@ -49,6 +49,8 @@ class TalkResult:
     sidecar: Path | None = None
     blendshapes_file: Path | None = None
     frames: np.ndarray | None = None  # (n, H, W, 3) only when asked for (keep_frames=True)
+    mix: np.ndarray | None = None  # speech with the soundtrack under it (what the mp4 carries), if asked for
+    soundtrack: dict | None = None  # how the soundtrack was made and scored
 
     @property
     def duration(self) -> float:
@@ -85,6 +87,7 @@ class TalkResult:
             "real_time_factor": round(self.real_time_factor, 4),
             "targets": targets,
             "tracks": self.tracks.to_dict(),
+            "soundtrack": self.soundtrack,
         }
 
 
@@ -105,6 +108,7 @@ def talk(
     audio_model=None,
     score: bool = True,
     keep_frames: bool = False,
+    soundtrack: bool = False,
 ) -> TalkResult:
     """Animate ``portrait`` ('avatar', 'avatar:SEED', an image path/array, or a renderer object with
     ``render(blendshapes, pose)``) speaking ``text`` (synthesised) or ``audio`` (a WAV) with ``emotion``.
@@ -113,12 +117,14 @@ def talk(
 
     Writes ``out`` (.mp4, H.264 + AAC) with ``out``.json beside it, and ``blendshapes`` (.csv in the Live
     Link Face layout, or .json) when given. With ``out=None`` nothing is written; pass ``keep_frames``
-    to get the frames back in ``result.frames``.
+    to get the frames back in ``result.frames``. ``soundtrack`` mixes music that follows the same emotion
+    (emogen.music) under the speech, ducked while the person speaks; lip sync is still measured against the
+    speech alone.
     """
     started = time.perf_counter()
     fps, size, arc, out, blendshapes = check_inputs(text, audio, speech, emotion, out, blendshapes, fps, size, seed)
     renderer = make_portrait(portrait, size, seed)
-    job = _Job(renderer, arc, fps, size, seed, out, blendshapes, audio_model, keep_frames, started, inputs={
+    job = _Job(renderer, arc, fps, size, seed, out, blendshapes, audio_model, keep_frames, started, soundtrack, inputs={
         "portrait": _describe(renderer, portrait), "text": text, "audio": None if audio is None else str(audio),
         "emotion": emotion if isinstance(emotion, str) else None, "emotion_arc": arc.to_dict(),
         "fps": fps, "size": size, "seed": seed, "engine": engine if text is not None else None,
@@ -161,6 +167,7 @@ class _Job:
     audio_model: object
     keep_frames: bool
     started: float
+    soundtrack: bool
     inputs: dict
     seconds: dict = field(default_factory=dict)
 
@@ -181,6 +188,13 @@ def _animate_and_render(job: _Job, speech: SpeechInput, meter: BackgroundMeter |
 
     result = TalkResult(animation.tracks, speech, animation, job.inputs["portrait"], job.size, mouth_method, job.inputs,
                         warnings=tuple(warnings), out=job.out)
+    if job.soundtrack:
+        from emogen.music.soundtrack import soundtrack
+
+        clock = time.perf_counter()
+        music = soundtrack(job.arc, speech.duration, speech.sample_rate, job.seed)
+        result.mix, result.soundtrack = music.under(speech.audio), music.record
+        seconds["soundtrack"] = time.perf_counter() - clock
     if meter is not None:
         meter.begin(job.arc, fps, n_frames)
     kept: list | None = [] if job.keep_frames else None
@@ -295,7 +309,8 @@ def _write(result: TalkResult, frames, out: Path, blendshapes: Path | None, mete
         json_tmp = stack.enter_context(atomic_output(sidecar))
         tracks_tmp = stack.enter_context(atomic_output(blendshapes)) if blendshapes is not None else None
         clock = time.perf_counter()
-        write_video(video_tmp, frames, result.tracks.fps, result.speech.audio, result.speech.sample_rate)
+        audio = result.speech.audio if result.mix is None else result.mix
+        write_video(video_tmp, frames, result.tracks.fps, audio, result.speech.sample_rate)
         seconds["render_and_encode"] = time.perf_counter() - clock
         _finish(result, meter, envelope, seconds, started)
         if tracks_tmp is not None:

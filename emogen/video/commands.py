@@ -12,9 +12,11 @@ import sys
 from pathlib import Path
 
 from emogen.cli import UsageError
+from emogen.emotion import EmotionArc
 from emogen.errors import EmotionError
 
 DEVICES = ("cpu", "cuda")
+SOUNDTRACK_RATE = 22050
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,6 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frames", type=int, default=16, help="number of frames (default 16)")
     parser.add_argument("--fps", type=float, default=8.0, help="frames per second, 1..120 (default 8)")
     parser.add_argument("--out", required=True, type=Path, help="output .mp4 file (sidecar: same name, .json)")
+    parser.add_argument("--soundtrack", action="store_true",
+                        help="add music that follows the same emotion arc as the mp4's audio (emogen.music)")
     parser.add_argument("--gif", action="store_true", help="also write the clip as a GIF beside the mp4")
     parser.add_argument("--steps", type=int, help="denoising steps (default: the model's recommended, else 25)")
     parser.add_argument("--guidance", type=float, help="guidance scale (default: the model's recommended, else 3)")
@@ -107,12 +111,18 @@ def run_video(args: argparse.Namespace) -> int:
             anchor_first_frame=args.anchor_first_frame, steps=args.steps, guidance=args.guidance, seed=args.seed,
             model=model, device=args.device, scorer=args.scorer, callback=progress,
         )
-    outputs = [args.out]
-    write_video(args.out, result.frames, result.fps)
+    outputs, audio, sidecar_extra = [args.out], None, {}
+    if args.soundtrack:
+        from emogen.music.soundtrack import soundtrack
+
+        music = soundtrack(EmotionArc.parse(args.emotion), len(result.frames) / result.fps, SOUNDTRACK_RATE, args.seed)
+        audio, sidecar_extra["soundtrack"] = music.audio, music.record
+    write_video(args.out, result.frames, result.fps, audio, SOUNDTRACK_RATE if audio is not None else None)
     if args.gif:
         outputs.append(write_video(args.out.with_suffix(".gif"), result.frames, result.fps))
     sidecar = result.sidecar()
     sidecar["outputs"] = [str(path) for path in outputs]
+    sidecar.update(sidecar_extra)
     write_json_atomic(args.out.with_suffix(".json"), sidecar)
     summary = result.measures
     line = f"{args.out}: {len(result.frames)} frames at {result.fps:g} fps"
