@@ -101,6 +101,19 @@ def make_video(out: Path) -> None:
         raise SystemExit("emogen video failed")
 
 
+TALK_TEXT = "We found the boat at last, and nobody believed us."
+TALK_ARC = "sadness@0 -> joy@2"
+
+
+def make_talking_head(out: Path) -> None:
+    """An avatar speaking along an arc (mp4 with speech and a soundtrack under it), its ARKit tracks as CSV."""
+    from emogen.cli import main as emogen
+
+    if emogen(["talk", "--portrait", "avatar:3", "--text", TALK_TEXT, "--emotion", TALK_ARC, "--soundtrack",
+               "--out", str(out / "talk_arc.mp4"), "--blendshapes", str(out / "talk_arc.csv")]) != 0:
+        raise SystemExit("emogen talk failed")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out"))
@@ -111,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     speak_and_compose(args.out)
     generate_images(args.out)
     make_video(args.out)
+    make_talking_head(args.out)
     return 0
 
 
