@@ -384,6 +384,45 @@ def train(config: ImageTrainConfig) -> None:
                                  num_training_steps=config.max_train_steps * accelerator.num_processes)
     model, optimizer, lr_scheduler = accelerator.prepare(
         ConditionedUNet(models["unet"], models["emotion_adapter"]), optimizer, lr_scheduler)
+    def describe(global_step: int) -> str:
+        return (f"UNet {sum(p.numel() for p in models['unet'].parameters()):,} parameters, trained "
+                f"{sum(p.numel() for p in trainable):,} ({config.train_mode}, adapter {config.adapter_mode}); "
+                f"{accelerator.num_processes} process(es) on {accelerator.device}; "
+                f"steps {global_step} -> {config.max_train_steps}")
+
+    def validate(global_step: int, ema, scorer) -> None:
+        with ema_weights(ema, trainable):
+            log_validation(models, config, accelerator, scorer, global_step)
+
+    train_seconds, ema = run_training(accelerator, config, output_dir, "train_image", model, models, trainable,
+                                      optimizer, lr_scheduler, noise_scheduler, weight_dtype, make_loader, describe,
+                                      validate)
+    check_in_sync(trainable, accelerator)
+
+    if accelerator.is_main_process:
+        if ema is not None:
+            ema.copy_to(trainable)
+        model.eval()
+        save_result(models, config, accelerator, output_dir)
+        facts = run_facts(config, accelerator, models, trainable, train_seconds)
+        metrics = final_evaluation(output_dir, config) if config.eval_per_category > 0 else {}
+        write_card(output_dir, config, {**facts, **metrics}, started)
+        if config.delete_checkpoints_at_end:
+            for step in training.checkpoint_steps(output_dir):
+                shutil.rmtree(output_dir / f"{training.CHECKPOINT_PREFIX}{step}")
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+
+
+def run_training(accelerator: Accelerator, config, output_dir: Path, tracker: str, model, models: dict, trainable: list,
+                 optimizer, lr_scheduler, noise_scheduler, weight_dtype, make_loader, describe, validate):
+    """The loop every diffusion trainer here shares (the image and the video trainer): EMA, resume with the
+    data position, trackers, accumulate / clip / step, logging, checkpoint-N with rotation and the run's
+    cumulative seconds, validation every ``validation_steps`` on the main process.
+
+    ``make_loader(config, accelerator, skip_batches)``, ``describe(step) -> str`` (the start line) and
+    ``validate(step, ema, scorer)`` are what differ. Returns (training seconds over all resumed parts, ema).
+    """
     ema = None
     if config.use_ema:
         ema = EMAModel(trainable, decay=config.ema_decay)
@@ -402,15 +441,12 @@ def train(config: ImageTrainConfig) -> None:
     else:
         set_seed(config.seed, device_specific=True)  # different noise on every process
     if accelerator.is_main_process and config.report_to != "none":
-        accelerator.init_trackers("train_image", config={k: v for k, v in dataclasses.asdict(config).items()
-                                                          if isinstance(v, (int, float, str, bool))})
+        accelerator.init_trackers(tracker, config={k: v for k, v in dataclasses.asdict(config).items()
+                                                   if isinstance(v, (int, float, str, bool))})
 
     loader = make_loader(config, accelerator, global_step * config.gradient_accumulation_steps)
     scorer = get_validation_scorer(config.validation_scorer) if accelerator.is_main_process else None
-    accelerator.print(
-        f"UNet {sum(p.numel() for p in models['unet'].parameters()):,} parameters, trained "
-        f"{sum(p.numel() for p in trainable):,} ({config.train_mode}, adapter {config.adapter_mode}); "
-        f"{accelerator.num_processes} process(es) on {accelerator.device}; steps {global_step} -> {config.max_train_steps}")
+    accelerator.print(describe(global_step))
 
     train_started, running, count = time.time(), 0.0, 0
     batches = iter(loader)
@@ -445,25 +481,9 @@ def train(config: ImageTrainConfig) -> None:
                 write_train_seconds(saved, seconds_before + time.time() - train_started)
         if config.validation_steps > 0 and global_step % config.validation_steps == 0:
             if accelerator.is_main_process:
-                with ema_weights(ema, trainable):
-                    log_validation(models, config, accelerator, scorer, global_step)
+                validate(global_step, ema, scorer)
             accelerator.wait_for_everyone()
-    train_seconds = seconds_before + time.time() - train_started  # over all resumed parts of the run
-    check_in_sync(trainable, accelerator)
-
-    if accelerator.is_main_process:
-        if ema is not None:
-            ema.copy_to(trainable)
-        model.eval()
-        save_result(models, config, accelerator, output_dir)
-        facts = run_facts(config, accelerator, models, trainable, train_seconds)
-        metrics = final_evaluation(output_dir, config) if config.eval_per_category > 0 else {}
-        write_card(output_dir, config, {**facts, **metrics}, started)
-        if config.delete_checkpoints_at_end:
-            for step in training.checkpoint_steps(output_dir):
-                shutil.rmtree(output_dir / f"{training.CHECKPOINT_PREFIX}{step}")
-    accelerator.wait_for_everyone()
-    accelerator.end_training()
+    return seconds_before + time.time() - train_started, ema
 
 
 def read_train_seconds(checkpoint: Path) -> float:

@@ -30,7 +30,6 @@ import os
 import shlex
 import shutil
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,16 +39,12 @@ from accelerate import Accelerator
 from accelerate.utils import ProjectConfiguration, set_seed
 from diffusers import DDPMScheduler
 from diffusers.optimization import get_scheduler
-from diffusers.training_utils import EMAModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # train_image, beside this script
 from train_image import (  # noqa: E402  (after the path it is found on)
     check_in_sync,
-    diffusion_loss,
     ema_weights,
-    get_validation_scorer,
-    read_train_seconds,
-    write_train_seconds,
+    run_training,
 )
 
 from emogen import training  # noqa: E402
@@ -290,74 +285,21 @@ def train(config: VideoTrainConfig) -> None:
                                  num_training_steps=config.max_train_steps * accelerator.num_processes)
     model, optimizer, lr_scheduler = accelerator.prepare(
         ConditionedMotionUNet(models["unet"], models["emotion_adapter"]), optimizer, lr_scheduler)
-    ema = None
-    if config.use_ema:
-        ema = EMAModel(trainable, decay=config.ema_decay)
-        ema.to(accelerator.device)
-        accelerator.register_for_checkpointing(ema)
+    def describe(global_step: int) -> str:
+        return (f"motion UNet {sum(p.numel() for p in models['unet'].parameters()):,} parameters, trained "
+                f"{sum(p.numel() for p in trainable):,} (motion modules{' + adapter' if config.train_adapter else ''}); "
+                f"clips of {config.clip_frames} frames; {accelerator.num_processes} process(es) on {accelerator.device}; "
+                f"steps {global_step} -> {config.max_train_steps}")
 
-    global_step, seconds_before = 0, 0.0
-    checkpoint = training.resume_path(config.resume_from_checkpoint, output_dir)
-    if checkpoint is not None:
-        accelerator.load_state(str(checkpoint))
-        global_step = training.checkpoint_step(checkpoint)
-        seconds_before = read_train_seconds(checkpoint)
-        accelerator.print(f"resumed from {checkpoint} at step {global_step}")
-    elif config.resume_from_checkpoint is not None:
-        accelerator.print(f"no checkpoint in {output_dir}; starting a new run")
-    else:
-        set_seed(config.seed, device_specific=True)  # different noise on every process
-    if accelerator.is_main_process and config.report_to != "none":
-        accelerator.init_trackers("train_video", config={k: v for k, v in dataclasses.asdict(config).items()
-                                                          if isinstance(v, (int, float, str, bool))})
+    def validate(global_step: int, ema, scorer) -> None:
+        model.eval()
+        with ema_weights(ema, trainable):
+            log_validation(models, config, accelerator, scorer, global_step)
+        model.train()
 
-    loader = make_loader(config, accelerator, global_step * config.gradient_accumulation_steps)
-    scorer = get_validation_scorer(config.validation_scorer) if accelerator.is_main_process else None
-    accelerator.print(
-        f"motion UNet {sum(p.numel() for p in models['unet'].parameters()):,} parameters, trained "
-        f"{sum(p.numel() for p in trainable):,} (motion modules{' + adapter' if config.train_adapter else ''}); "
-        f"clips of {config.clip_frames} frames; {accelerator.num_processes} process(es) on {accelerator.device}; "
-        f"steps {global_step} -> {config.max_train_steps}")
-
-    train_started, running, count = time.time(), 0.0, 0
-    batches = iter(loader)
-    model.train()
-    while global_step < config.max_train_steps:
-        batch = next(batches)
-        with accelerator.accumulate(model):
-            loss = diffusion_loss(model, batch, models, noise_scheduler, config, accelerator.device, weight_dtype)
-            accelerator.backward(loss)
-            if accelerator.sync_gradients and config.max_grad_norm > 0:
-                accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
-            optimizer.step()
-            lr_scheduler.step()
-            optimizer.zero_grad()
-        running += loss.item()
-        count += 1
-        if not accelerator.sync_gradients:
-            continue
-        global_step += 1
-        if ema is not None:
-            ema.step(trainable)
-        if global_step % config.logging_steps == 0 or global_step == config.max_train_steps:
-            accelerator.log({"train/loss": running / count, "train/lr": lr_scheduler.get_last_lr()[0]}, step=global_step)
-            accelerator.print(f"step {global_step}/{config.max_train_steps} loss {running / count:.4f} "
-                              f"lr {lr_scheduler.get_last_lr()[0]:.2e} {time.time() - train_started:.0f}s")
-            running, count = 0.0, 0
-        if global_step % config.checkpointing_steps == 0:
-            if accelerator.is_main_process:
-                training.rotate_checkpoints(output_dir, config.checkpoints_total_limit)
-            saved = training.save_checkpoint(accelerator, output_dir, global_step)
-            if accelerator.is_main_process:
-                write_train_seconds(saved, seconds_before + time.time() - train_started)
-        if config.validation_steps > 0 and global_step % config.validation_steps == 0:
-            if accelerator.is_main_process:
-                model.eval()
-                with ema_weights(ema, trainable):
-                    log_validation(models, config, accelerator, scorer, global_step)
-                model.train()
-            accelerator.wait_for_everyone()
-    train_seconds = seconds_before + time.time() - train_started
+    train_seconds, ema = run_training(accelerator, config, output_dir, "train_video", model, models, trainable,
+                                      optimizer, lr_scheduler, noise_scheduler, weight_dtype, make_loader, describe,
+                                      validate)
     check_in_sync(trainable, accelerator)
 
     if accelerator.is_main_process:
