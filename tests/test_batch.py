@@ -84,7 +84,7 @@ def test_emotion_grid_sweep_and_output_placeholders(tmp_path):
 
 BAD_YAML = [
     ("jobs:\n  - modality: music\n    emotion: joy\n    seconds: -3\n", ["line 4", "'seconds'", "(0, 600]"]),
-    ("jobs:\n  - modality: video\n    emotion: joy\n", ["line 2", "'modality'", "'video'", "image, speech, music"]),
+    ("jobs:\n  - modality: hologram\n    emotion: joy\n", ["line 2", "'modality'", "'hologram'", "image, speech, music, video, talk"]),
     ("jobs:\n  - modality: speech\n    text: hi\n    emotion: joyy\n", ["line 4", "'emotion'", "'joyy'"]),
     ("jobs:\n  - modality: music\n    emotion: joy\n    seconds: 2\n    colour: red\n",
      ["line 5", "unknown field 'colour'", "accepted:", "best_of"]),
@@ -147,10 +147,10 @@ def test_output_leaving_through_a_symlink_is_refused(tmp_path):
 
 
 def test_cli_refuses_bad_files_with_exit_2_before_writing_anything(tmp_path, capsys):
-    path = jsonl(tmp_path, music(), {"modality": "talk", "emotion": "joy"})
+    path = jsonl(tmp_path, music(), {"modality": "hologram", "emotion": "joy"})
     out = tmp_path / "out"
     assert main(["batch", str(path), "--out", str(out)]) == 2
-    assert "jobs.jsonl line 2, field 'modality': unknown modality 'talk'" in capsys.readouterr().err
+    assert "jobs.jsonl line 2, field 'modality': unknown modality 'hologram'" in capsys.readouterr().err
     assert not out.exists()
     assert main(["batch", str(tmp_path / "missing.yaml"), "--out", str(out)]) == 2
     assert main(["batch", str(jsonl(tmp_path, music())), "--out", str(out), "--dry-run"]) == 0
