@@ -83,7 +83,7 @@ def measure() -> list[Metric]:
     torch.set_num_threads(2)
     scorer = EmoFacesScorer()
     cases = bench_cases(per_category=PER_CATEGORY, grid_repeats=GRID_REPEATS)
-    setting = (f"{len(cases)} held-out cases x {BEST_OF} samples, {STEPS} DDIM steps, guidance {GUIDANCE}, "
+    setting = (f"{len(cases)} held-out cases x {BEST_OF} samples, {STEPS} denoising steps (the model's own scheduler: DDPM), guidance {GUIDANCE}, "
                "scored by the EmoFaces scorer")
     metrics: list[Metric] = []
     shipped = run_model(SHIPPED, scorer, cases)
