@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import os
 import shlex
 import shutil
@@ -328,10 +327,7 @@ def save_result(models: dict, config: ImageTrainConfig, accelerator: Accelerator
             pipeline.save_pretrained(output_dir)
     else:
         save_adapter_only(output_dir, adapter, config.pretrained_model, unet if config.train_mode == "lora" else None)
-    # The settings validation sampled with: what `emogen image` uses for this model unless told otherwise.
-    (output_dir / SAMPLING_FILE).write_text(json.dumps(
-        {"num_inference_steps": config.validation_inference_steps,
-         "guidance_scale": config.validation_guidance_scale}, indent=2) + "\n")
+    write_sampling_settings(output_dir, config)
 
 
 # ----- the loop ------------------------------------------------------------------------------------------
@@ -348,17 +344,7 @@ def main(argv: list[str] | None = None) -> None:
 def train(config: ImageTrainConfig) -> None:
     started = time.time()
     output_dir = Path(config.output_dir)
-    accelerator = Accelerator(
-        cpu=not torch.cuda.is_available(),
-        mixed_precision=config.mixed_precision,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        log_with=None if config.report_to == "none" else config.report_to,
-        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
-    )
-    if config.torch_threads > 0:
-        torch.set_num_threads(config.torch_threads)
-    if accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
+    accelerator = make_accelerator(config, output_dir)
 
     set_seed(config.seed)  # the same initial weights on every process
     models = load_components(config)
@@ -377,11 +363,7 @@ def train(config: ImageTrainConfig) -> None:
         models["unet"].enable_xformers_memory_efficient_attention()
     noise_scheduler = DDPMScheduler.from_config(models["scheduler"].config)
 
-    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.adam_weight_decay)
-    # The prepared scheduler steps once per process per optimiser step (as in diffusers' scripts).
-    lr_scheduler = get_scheduler(config.lr_scheduler, optimizer,
-                                 num_warmup_steps=config.lr_warmup_steps * accelerator.num_processes,
-                                 num_training_steps=config.max_train_steps * accelerator.num_processes)
+    optimizer, lr_scheduler = make_optimizer(config, trainable, accelerator)
     model, optimizer, lr_scheduler = accelerator.prepare(
         ConditionedUNet(models["unet"], models["emotion_adapter"]), optimizer, lr_scheduler)
     def describe(global_step: int) -> str:
@@ -408,10 +390,48 @@ def train(config: ImageTrainConfig) -> None:
         metrics = final_evaluation(output_dir, config) if config.eval_per_category > 0 else {}
         write_card(output_dir, config, {**facts, **metrics}, started)
         if config.delete_checkpoints_at_end:
-            for step in training.checkpoint_steps(output_dir):
-                shutil.rmtree(output_dir / f"{training.CHECKPOINT_PREFIX}{step}")
+            delete_checkpoints(output_dir)
     accelerator.wait_for_everyone()
     accelerator.end_training()
+
+
+def make_accelerator(config, output_dir: Path) -> Accelerator:
+    """The Accelerator every trainer here uses (CPU when there is no CUDA), its threads and output folder."""
+    accelerator = Accelerator(
+        cpu=not torch.cuda.is_available(),
+        mixed_precision=config.mixed_precision,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        log_with=None if config.report_to == "none" else config.report_to,
+        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
+    )
+    if config.torch_threads > 0:
+        torch.set_num_threads(config.torch_threads)
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    return accelerator
+
+
+def make_optimizer(config, trainable: list, accelerator: Accelerator):
+    """AdamW and its learning-rate schedule. The prepared scheduler steps once per process per optimiser
+    step (as in diffusers' scripts), hence the counts times the number of processes."""
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.adam_weight_decay)
+    lr_scheduler = get_scheduler(config.lr_scheduler, optimizer,
+                                 num_warmup_steps=config.lr_warmup_steps * accelerator.num_processes,
+                                 num_training_steps=config.max_train_steps * accelerator.num_processes)
+    return optimizer, lr_scheduler
+
+
+def write_sampling_settings(output_dir: Path, config) -> None:
+    """The settings validation sampled with: what `emogen image` / `emogen video` use for the model by default."""
+    (output_dir / SAMPLING_FILE).write_text(json.dumps(
+        {"num_inference_steps": config.validation_inference_steps,
+         "guidance_scale": config.validation_guidance_scale}, indent=2) + "\n")
+
+
+def delete_checkpoints(output_dir: Path) -> None:
+    """Remove the run's checkpoint-N folders once the final model is saved (delete_checkpoints_at_end)."""
+    for step in training.checkpoint_steps(output_dir):
+        shutil.rmtree(output_dir / f"{training.CHECKPOINT_PREFIX}{step}")
 
 
 def run_training(accelerator: Accelerator, config, output_dir: Path, tracker: str, model, models: dict, trainable: list,

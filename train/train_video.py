@@ -28,7 +28,6 @@ import dataclasses
 import json
 import os
 import shlex
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,20 +35,23 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.utils import ProjectConfiguration, set_seed
+from accelerate.utils import set_seed
 from diffusers import DDPMScheduler
-from diffusers.optimization import get_scheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # train_image, beside this script
 from train_image import (  # noqa: E402  (after the path it is found on)
     check_in_sync,
+    delete_checkpoints,
     ema_weights,
+    make_accelerator,
+    make_optimizer,
     run_training,
+    write_sampling_settings,
 )
 
 from emogen import training  # noqa: E402
 from emogen.errors import EmotionError  # noqa: E402
-from emogen.image.loading import FP16_VARIANT, SAMPLING_FILE  # noqa: E402
+from emogen.image.loading import FP16_VARIANT  # noqa: E402
 from emogen.video.data import EmoFacesCaptionedClips  # noqa: E402
 from emogen.video.loading import load_video_pipeline  # noqa: E402
 from emogen.video.pipeline import EmotionVideoPipeline  # noqa: E402
@@ -240,9 +242,7 @@ def save_result(models: dict, config: VideoTrainConfig, output_dir: Path) -> Non
         pipeline.to(torch.float32)
     else:
         pipeline.save_pretrained(output_dir)
-    (output_dir / SAMPLING_FILE).write_text(json.dumps(
-        {"num_inference_steps": config.validation_inference_steps,
-         "guidance_scale": config.validation_guidance_scale}, indent=2) + "\n")
+    write_sampling_settings(output_dir, config)
 
 
 # ----- the loop ------------------------------------------------------------------------------------------
@@ -258,17 +258,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def train(config: VideoTrainConfig) -> None:
     output_dir = Path(config.output_dir)
-    accelerator = Accelerator(
-        cpu=not torch.cuda.is_available(),
-        mixed_precision=config.mixed_precision,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        log_with=None if config.report_to == "none" else config.report_to,
-        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
-    )
-    if config.torch_threads > 0:
-        torch.set_num_threads(config.torch_threads)
-    if accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
+    accelerator = make_accelerator(config, output_dir)
 
     set_seed(config.seed)  # the same fresh motion modules on every process
     models = load_components(config)
@@ -279,10 +269,7 @@ def train(config: VideoTrainConfig) -> None:
         models["unet"].enable_gradient_checkpointing()
     noise_scheduler = DDPMScheduler.from_config(models["scheduler"].config)
 
-    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.adam_weight_decay)
-    lr_scheduler = get_scheduler(config.lr_scheduler, optimizer,
-                                 num_warmup_steps=config.lr_warmup_steps * accelerator.num_processes,
-                                 num_training_steps=config.max_train_steps * accelerator.num_processes)
+    optimizer, lr_scheduler = make_optimizer(config, trainable, accelerator)
     model, optimizer, lr_scheduler = accelerator.prepare(
         ConditionedMotionUNet(models["unet"], models["emotion_adapter"]), optimizer, lr_scheduler)
     def describe(global_step: int) -> str:
@@ -310,8 +297,7 @@ def train(config: VideoTrainConfig) -> None:
         facts = run_facts(config, accelerator, models, trainable, train_seconds)
         (output_dir / "train_facts.json").write_text(json.dumps(facts, indent=2) + "\n")
         if config.delete_checkpoints_at_end:
-            for step in training.checkpoint_steps(output_dir):
-                shutil.rmtree(output_dir / f"{training.CHECKPOINT_PREFIX}{step}")
+            delete_checkpoints(output_dir)
     accelerator.wait_for_everyone()
     accelerator.end_training()
 
