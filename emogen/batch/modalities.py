@@ -40,6 +40,18 @@ def _single_emotion(field: str, spec: str) -> Emotion:
     return _checked(field, Emotion.parse, spec)
 
 
+def _prompt(prompt: str) -> None:
+    if not prompt.strip():
+        raise FieldError("prompt", "is empty; say what to draw")
+
+
+def _engine(name: str) -> None:
+    from emogen.speech.engines import ENGINES
+
+    if name not in ENGINES:
+        raise FieldError("engine", f"unknown speech engine {name!r}; accepted: {', '.join(ENGINES)}")
+
+
 def _arc(field: str, spec: str) -> EmotionArc:
     return _checked(field, EmotionArc.parse, spec)
 
@@ -62,8 +74,7 @@ class ImageJob:
     def check(self) -> None:
         from emogen.score.registry import SCORERS
 
-        if not self.prompt.strip():
-            raise FieldError("prompt", "is empty; say what to draw")
+        _prompt(self.prompt)
         _single_emotion("emotion", self.emotion)
         _at_least("seed", self.seed, 0)
         _at_least("steps", self.steps, 1)
@@ -83,13 +94,11 @@ class SpeechJob:
     voice: str | None = None
 
     def check(self) -> None:
-        from emogen.speech.engines import ENGINES
         from emogen.speech.text import check_text
 
         _checked("text", check_text, self.text)
         _arc("emotion", self.emotion)
-        if self.engine not in ENGINES:
-            raise FieldError("engine", f"unknown speech engine {self.engine!r}; accepted: {', '.join(ENGINES)}")
+        _engine(self.engine)
 
 
 @dataclass(frozen=True)
@@ -138,8 +147,7 @@ class VideoJob:
         from emogen.video.generate import MAX_FRAMES
         from emogen.videofile import check_fps
 
-        if not self.prompt.strip():
-            raise FieldError("prompt", "is empty; say what to draw")
+        _prompt(self.prompt)
         arc = _arc("emotion", self.emotion)
         _checked("frames", lambda n: check_frame_count(n, MAX_FRAMES), self.frames)
         fps = _checked("fps", check_fps, self.fps)
@@ -163,7 +171,6 @@ class TalkJob:
     engine: str = "espeak"
 
     def check(self) -> None:
-        from emogen.speech.engines import ENGINES
         from emogen.speech.text import check_text
         from emogen.videofile import check_fps
 
@@ -173,8 +180,7 @@ class TalkJob:
         if not 64 <= self.size <= 512:
             raise FieldError("size", f"must be from 64 to 512 px, got {self.size!r}")
         _at_least("seed", self.seed, 0)
-        if self.engine not in ENGINES:
-            raise FieldError("engine", f"unknown speech engine {self.engine!r}; accepted: {', '.join(ENGINES)}")
+        _engine(self.engine)
 
 
 @dataclass(frozen=True)
