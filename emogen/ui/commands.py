@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 from emogen.errors import EmotionError
-from emogen.ui.generate import UI_OUT_ENV
-from emogen.ui.pages.score import MAX_UPLOAD_MB
+from emogen.ui import MAX_UPLOAD_MB, UI_OUT_ENV
 
 # The packaged app file; ui/app.py in a checkout runs the same main().
 APP_FILE = Path(__file__).with_name("streamlit_app.py")

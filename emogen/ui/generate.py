@@ -19,8 +19,8 @@ from emogen.batch.modalities import MODALITIES, FieldError
 from emogen.batch.runners import JobResult
 from emogen.errors import EmotionError
 from emogen.io import atomic_output, write_json_atomic
+from emogen.ui import UI_OUT_ENV
 
-UI_OUT_ENV = "EMOGEN_UI_OUT"
 DEFAULT_UI_OUT = Path("out") / "ui"
 
 

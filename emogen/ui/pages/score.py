@@ -8,11 +8,11 @@ import streamlit as st
 
 from emogen.errors import EmotionError
 from emogen.score.registry import SCORERS, get_scorer
+from emogen.ui import MAX_UPLOAD_MB
 from emogen.ui.widgets import emotion_input, show_measured
 
 TITLE = "Score a file"
 ICON = ":material/analytics:"
-MAX_UPLOAD_MB = 20
 IMAGE_TYPES = ("png", "jpg", "jpeg", "webp")
 AUDIO_TYPES = ("wav",)
 KINDS = ("Image (face)", "Music (WAV)", "Speech (WAV + neutral reference)")
