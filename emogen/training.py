@@ -73,6 +73,20 @@ def rotate_checkpoints(output_dir: Path, keep: int) -> None:
         shutil.rmtree(output_dir / f"{CHECKPOINT_PREFIX}{step}")
 
 
+def delete_checkpoints(output_dir: Path) -> None:
+    """Remove every ``checkpoint-N`` folder once the final model is saved (``delete_checkpoints_at_end``)."""
+    for step in checkpoint_steps(output_dir):
+        shutil.rmtree(output_dir / f"{CHECKPOINT_PREFIX}{step}")
+
+
+def launch_command(script: str, argv: list[str], num_processes: int) -> str:
+    """The command that reproduces a run, for its model card: ``accelerate launch [--num_processes N] script argv``."""
+    import shlex
+
+    launch = "accelerate launch" + (f" --num_processes {num_processes}" if num_processes > 1 else "")
+    return f"{launch} {shlex.join([script, *argv])}"
+
+
 def save_checkpoint(accelerator, output_dir: Path, step: int) -> Path:
     """``accelerator.save_state`` into ``checkpoint-{step}.partial``, renamed to ``checkpoint-{step}`` once
     every process has written its part. Call it on every process."""

@@ -29,8 +29,6 @@ import dataclasses
 import json
 import logging
 import os
-import shlex
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -390,7 +388,7 @@ def train(config: ImageTrainConfig) -> None:
         metrics = final_evaluation(output_dir, config) if config.eval_per_category > 0 else {}
         write_card(output_dir, config, {**facts, **metrics}, started)
         if config.delete_checkpoints_at_end:
-            delete_checkpoints(output_dir)
+            training.delete_checkpoints(output_dir)
     accelerator.wait_for_everyone()
     accelerator.end_training()
 
@@ -426,12 +424,6 @@ def write_sampling_settings(output_dir: Path, config) -> None:
     (output_dir / SAMPLING_FILE).write_text(json.dumps(
         {"num_inference_steps": config.validation_inference_steps,
          "guidance_scale": config.validation_guidance_scale}, indent=2) + "\n")
-
-
-def delete_checkpoints(output_dir: Path) -> None:
-    """Remove the run's checkpoint-N folders once the final model is saved (delete_checkpoints_at_end)."""
-    for step in training.checkpoint_steps(output_dir):
-        shutil.rmtree(output_dir / f"{training.CHECKPOINT_PREFIX}{step}")
 
 
 def run_training(accelerator: Accelerator, config, output_dir: Path, tracker: str, model, models: dict, trainable: list,
@@ -552,14 +544,9 @@ def run_facts(config: ImageTrainConfig, accelerator: Accelerator, models: dict, 
         "train_seconds": seconds,
         "train_samples": config.max_train_steps * config.train_batch_size * accelerator.num_processes
         * config.gradient_accumulation_steps,
-        "command": launch_command(accelerator.num_processes),
+        "command": training.launch_command("train/train_image.py", sys.argv[1:], accelerator.num_processes),
         "config": dataclasses.asdict(config),
     }
-
-
-def launch_command(num_processes: int) -> str:
-    launch = "accelerate launch" + (f" --num_processes {num_processes}" if num_processes > 1 else "")
-    return f"{launch} {shlex.join(['train/train_image.py', *sys.argv[1:]])}"
 
 
 def final_evaluation(output_dir: Path, config: ImageTrainConfig) -> dict:

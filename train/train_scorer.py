@@ -21,8 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shlex
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -392,10 +390,8 @@ def _save(model: EmoFacesNet, config: ScorerTrainConfig, metrics: dict, output_d
     metrics["fp16"] = {"top1_accuracy": fp16["top1_accuracy"], "va_mae": fp16["va_mae"], "written": holds}
     metrics["total_seconds"] = time.time() - started
     if config.delete_checkpoints_at_end:
-        for step in training.checkpoint_steps(output_dir):
-            shutil.rmtree(output_dir / f"{training.CHECKPOINT_PREFIX}{step}")
-    launch = "accelerate launch" + (f" --num_processes {metrics['num_processes']}" if metrics["num_processes"] > 1 else "")
-    command = f"{launch} {shlex.join(['train/train_scorer.py', *sys.argv[1:]])}"
+        training.delete_checkpoints(output_dir)
+    command = training.launch_command("train/train_scorer.py", sys.argv[1:], metrics["num_processes"])
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (output_dir / "README.md").write_text(model_card(config, metrics, command))
 

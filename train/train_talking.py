@@ -24,8 +24,6 @@ import functools
 import hashlib
 import json
 import os
-import shlex
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -557,10 +555,8 @@ def _save(model: AudioToMouth, config: TalkingTrainConfig, metrics: dict, heldou
     metrics["fp16"] = {"jawOpen_pearson": half["pearson"]["jawOpen"], "mae": half["mae"], "written": holds}
     metrics["total_seconds"] = time.time() - started
     if config.delete_checkpoints_at_end:
-        for step in training.checkpoint_steps(output_dir):
-            shutil.rmtree(output_dir / f"{training.CHECKPOINT_PREFIX}{step}")
-    launch = "accelerate launch" + (f" --num_processes {metrics['num_processes']}" if metrics["num_processes"] > 1 else "")
-    command = f"{launch} {shlex.join(['train/train_talking.py', *argv])}"
+        training.delete_checkpoints(output_dir)
+    command = training.launch_command("train/train_talking.py", argv, metrics["num_processes"])
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (output_dir / "README.md").write_text(model_card(config, metrics, command))
 

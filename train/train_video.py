@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,6 @@ from diffusers import DDPMScheduler
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # train_image, beside this script
 from train_image import (  # noqa: E402  (after the path it is found on)
     check_in_sync,
-    delete_checkpoints,
     ema_weights,
     make_accelerator,
     make_optimizer,
@@ -297,14 +295,13 @@ def train(config: VideoTrainConfig) -> None:
         facts = run_facts(config, accelerator, models, trainable, train_seconds)
         (output_dir / "train_facts.json").write_text(json.dumps(facts, indent=2) + "\n")
         if config.delete_checkpoints_at_end:
-            delete_checkpoints(output_dir)
+            training.delete_checkpoints(output_dir)
     accelerator.wait_for_everyone()
     accelerator.end_training()
 
 
 def run_facts(config: VideoTrainConfig, accelerator: Accelerator, models: dict, trainable: list, seconds: float) -> dict:
     """What the model card reports about the run (bench/bench_video.py adds the measured scores)."""
-    launch = "accelerate launch" + (f" --num_processes {accelerator.num_processes}" if accelerator.num_processes > 1 else "")
     return {
         "unet_parameters": sum(p.numel() for p in models["unet"].parameters()),
         "trained_parameters": sum(p.numel() for p in trainable),
@@ -316,7 +313,7 @@ def run_facts(config: VideoTrainConfig, accelerator: Accelerator, models: dict, 
         "train_clips": config.max_train_steps * config.train_batch_size * accelerator.num_processes
         * config.gradient_accumulation_steps,
         "clip_frames": config.clip_frames,
-        "command": f"{launch} {shlex.join(['train/train_video.py', *sys.argv[1:]])}",
+        "command": training.launch_command("train/train_video.py", sys.argv[1:], accelerator.num_processes),
         "config": dataclasses.asdict(config),
     }
 
