@@ -96,3 +96,91 @@ def test_avatar_refuses_bad_values():
     with pytest.raises(EmotionError, match="finite"):
         avatar_pose((float("nan"), 0, 0))
     assert avatar_pose((90, 0, -90)).yaw == 30 and avatar_pose((90, 0, -90)).roll == -25
+
+
+# ----- vocal effort and the second reference ------------------------------------------------------
+def test_effort_opens_loud_frames_wider_and_keeps_closures_closed():
+    from emogen.talking.effort import EFFORT_CHANNELS, EffortConfig, apply_effort, effort_gain
+
+    rate, fps = 16000, 25
+    t = np.arange(rate) / rate
+    level = np.where(t < 0.5, 0.05, 0.4)  # a quiet half second, then a loud one
+    audio = (level * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
+    gain = effort_gain(rms_envelope(audio, rate, fps, 25))
+    low, high = EffortConfig().gain_range
+    assert gain[:12].max() < gain[13:].min() and gain.min() >= low and gain.max() <= high
+    mouth = np.zeros((25, 52), np.float32)
+    mouth[:, BLENDSHAPE_INDEX["jawOpen"]] = 0.3
+    mouth[:, BLENDSHAPE_INDEX["mouthPucker"]] = 0.5
+    mouth[20, BLENDSHAPE_INDEX["mouthClose"]] = 0.3  # a sealed /m/ in the loud part
+    out = apply_effort(mouth, audio, rate, fps)
+    jaw, close = BLENDSHAPE_INDEX["jawOpen"], BLENDSHAPE_INDEX["mouthClose"]
+    assert out[20, jaw] > out[5, jaw] * 2  # louder: wider
+    assert out[20, close] == pytest.approx(out[20, jaw])  # still sealed: the lips cancel the whole jaw
+    assert np.array_equal(out[:, BLENDSHAPE_INDEX["mouthPucker"]], mouth[:, BLENDSHAPE_INDEX["mouthPucker"]])
+    untouched = [i for i in range(52) if i not in [BLENDSHAPE_INDEX[n] for n in EFFORT_CHANNELS]]
+    assert np.array_equal(out[:, untouched], mouth[:, untouched]) and out.max() <= 1.0
+    assert np.array_equal(apply_effort(mouth, np.zeros(rate, np.float32), rate, fps), mouth)  # silence: gain 1
+    with pytest.raises(EmotionError, match=r"\(n_frames, 52\)"):
+        apply_effort(np.zeros((5, 3)), audio, rate, fps)
+    with pytest.raises(EmotionError, match="envelope"):
+        effort_gain(np.array([0.1, np.nan]))
+
+
+def test_lowpass_envelope_follows_syllable_rate_modulation():
+    from emogen.talking.envelope import lowpass_envelope
+
+    rate, fps = 16000, 25
+    t = np.arange(2 * rate) / rate
+    modulation = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)  # 4 syllables a second
+    carrier = np.random.default_rng(0).standard_normal(len(t))  # noise: a jagged frame RMS
+    envelope = lowpass_envelope(modulation * carrier, rate, fps, 50)
+    frame_modulation = modulation[: 50 * rate // fps].reshape(50, -1).mean(1)
+    assert envelope.shape == (50,)
+    assert np.corrcoef(envelope, frame_modulation)[0, 1] > 0.95
+    assert np.corrcoef(envelope, frame_modulation)[0, 1] > np.corrcoef(rms_envelope(
+        modulation * carrier, rate, fps, 50), frame_modulation)[0, 1] - 0.02
+
+
+# ----- the meter's worker process -----------------------------------------------------------------
+def _talking_frames(n=12):
+    avatar = AvatarPortrait(seed=4, size=128)
+    frames = []
+    for index in range(n):
+        shapes = np.zeros(52)
+        shapes[BLENDSHAPE_INDEX["jawOpen"]] = 0.6 * (index % 4) / 3
+        frames.append(avatar.render(shapes, (0.0, 0.0, 0.0)))
+    return frames, avatar.render(np.zeros(52), (0.0, 0.0, 0.0))
+
+
+@pytest.mark.slow
+def test_worker_meter_measures_like_one_landmarker_and_recovers_from_a_bad_clip(landmarker):
+    """Parallel landmarkers in the worker give exactly what one landmarker gives for each frame alone;
+    a clip that fails reports its error and the next call gets a working meter."""
+    pytest.importorskip("torch")
+    from emogen.emotion import EmotionArc
+    from emogen.talking.meter import BackgroundMeter
+
+    frames, neutral = _talking_frames()
+    envelope = np.array([(i % 4) / 3 for i in range(len(frames))], np.float64)
+    meter = BackgroundMeter(is_avatar=True)
+    meter.begin(EmotionArc.parse("joy"), 25.0, len(frames))
+    for index, frame in enumerate(frames):
+        meter.see(index, frame, neutral if index == 0 else None)
+    scores, busy = meter.finish(envelope)
+    expected = mouth_openings(frames, landmarker)
+    assert np.allclose([v for v in scores["mouth_opening"]], np.round(expected, 5), atol=1e-5)
+    assert scores["lip_sync"]["correlation"] > 0.9 and scores["identity"]["frames_compared"] == 1
+    assert scores["expression"]["frames"] == len(range(0, len(frames), 2)) and busy >= 0 and meter.cpu_s > 0
+
+    broken = BackgroundMeter(is_avatar=True)
+    broken.begin(EmotionArc.parse("joy"), 25.0, 2)  # fewer frames than are sent: the worker fails
+    for index, frame in enumerate(frames[:4]):
+        broken.see(index, frame)
+    with pytest.raises(RuntimeError, match="IndexError"):
+        broken.finish(envelope[:2])
+    again = BackgroundMeter(is_avatar=True)
+    again.begin(EmotionArc.parse("joy"), 25.0, 4)
+    for index, frame in enumerate(frames[:4]):
+        again.see(index, frame)
+    assert again.finish(envelope[:4])[0]["lip_sync"]["correlation"] > 0.9

@@ -178,3 +178,30 @@ def test_loudness_brings_the_mouth_closer_to_the_audio_envelope(espeak_utterance
     plain = lip_opening(mouth_from_phonemes(u.phonemes, fps, n))
     loud = lip_opening(mouth_from_phonemes(u.phonemes, fps, n, audio=u.audio, sample_rate=u.sample_rate))
     assert np.corrcoef(loud, envelope)[0, 1] > np.corrcoef(plain, envelope)[0, 1] + 0.03
+
+
+def _quiet_share(audio: np.ndarray, rate: int, timing: Timing) -> float:
+    """Share of a phoneme's span where the speech is silent (5 ms RMS under 5% of the loudest): a stop's closure."""
+    window = int(0.005 * rate)
+    rms = np.sqrt(np.convolve(np.asarray(audio, np.float64) ** 2, np.ones(window) / window, mode="same"))
+    span = rms[int(timing.start * rate): max(int(timing.end * rate), int(timing.start * rate) + 1)]
+    return float(np.mean(span < 0.05 * rms.max()))
+
+
+def test_espeak_stops_are_moved_onto_their_acoustic_closure():
+    from emogen.talking.speech_input import align_stops
+
+    utterance = get_engine("espeak", "en-us").synthesize("Papa put a pack of paper by the pot.")
+    raw = utterance.phonemes
+    aligned = align_stops(raw, "espeak")
+    assert align_stops(raw, "flite") == tuple(raw)  # other engines' labels already cover the closure
+    assert len(aligned) == len(raw) and [t.label for t in aligned] == [t.label for t in raw]
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(aligned, aligned[1:]))  # still in order, no overlap
+    stops = [i for i, t in enumerate(raw) if t.label in ("p", "t", "k")]
+    assert len(stops) >= 8
+    for i in stops:
+        assert aligned[i].end - aligned[i].start == pytest.approx(raw[i].end - raw[i].start, abs=1e-9)
+    # The lips are sealed on a /p/'s frames: after the move those frames are the silent closure.
+    before = np.mean([_quiet_share(utterance.audio, utterance.sample_rate, raw[i]) for i in stops])
+    after = np.mean([_quiet_share(utterance.audio, utterance.sample_rate, aligned[i]) for i in stops])
+    assert after > before + 0.3 and after > 0.8

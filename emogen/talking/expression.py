@@ -16,6 +16,13 @@ or an EmotionArc into a smooth (n, 52) track with ``emogen.face.rig.emotion_to_b
   Emotion still changes *how* the mouth articulates: speech values are multiplied by a gain that
   grows with arousal (excited speech is hyper-articulated, calm speech hypo-articulated). A product
   keeps every zero a zero, so a closure stays a closure whatever the emotion.
+  Exception, HELD_LIP_CHANNELS: the centre lip raise and lower (mouthUpperUp*, mouthLowerDown*) are
+  speech channels, but disgust's upper-lip raiser (AU 10) and lower-lip depressor (AU 16) live there
+  too, and a disgusted speaker keeps the upper lip curled while talking. Without them a speaking
+  disgusted face is brows, sneer and frown only, which reads as anger (measured on the avatar with the
+  EmoFaces scorer: disgust frames with the lips together 0/22 read as disgust, 22/22 as anger). So on
+  these channels the emotion's value is kept under the speech by max, except where the speech seals the
+  lips (a bilabial: mouthClose = jawOpen), where it fades out with the seal, so /p b m/ still close.
 * Every other channel (brows, eyes, lids, cheeks, nose, and the lip *corners*: smile, frown,
   dimple, stretch, sideways mouth/jaw) belongs to the emotion. Where speech also writes one of them
   (a viseme may stretch the lips for /i/) the larger value is used, so neither removes the other's
@@ -37,7 +44,12 @@ SPEECH_CHANNELS: tuple[str, ...] = (
     "mouthUpperUpRight", "mouthShrugLower", "mouthShrugUpper", "tongueOut",
 )
 EMOTION_CHANNELS: tuple[str, ...] = tuple(n for n in BLENDSHAPE_NAMES if n not in SPEECH_CHANNELS)
+# Speech channels on which an emotion's lip shape (AU 10, AU 16: disgust) is held through speech (module doc).
+HELD_LIP_CHANNELS: tuple[str, ...] = ("mouthUpperUpLeft", "mouthUpperUpRight", "mouthLowerDownLeft",
+                                      "mouthLowerDownRight")
 _SPEECH_MASK = np.isin(np.array(BLENDSHAPE_NAMES), SPEECH_CHANNELS)
+_HELD_MASK = np.isin(np.array(BLENDSHAPE_NAMES), HELD_LIP_CHANNELS)
+_JAW, _CLOSE = BLENDSHAPE_NAMES.index("jawOpen"), BLENDSHAPE_NAMES.index("mouthClose")
 
 # Expressions set in over hundreds of milliseconds, not within a frame (onset times measured by Hess &
 # Kleck 1990, "Differentiating emotion elicited and deliberate emotional facial expressions", Eur. J. Soc.
@@ -92,11 +104,29 @@ def combine(mouth: np.ndarray, expression: np.ndarray, fps: float, arousal: np.n
     expression = np.asarray(expression, dtype=np.float64)
     if mouth.shape != expression.shape or mouth.ndim != 2 or mouth.shape[1] != NUM_BLENDSHAPES:
         raise ValueError(f"mouth {mouth.shape} and expression {expression.shape} must both be (n, 52)")
-    activity = speech_activity(mouth, fps)[:, None]
-    gain = 1.0 if arousal is None else 1.0 + AROUSAL_ARTICULATION_GAIN * np.asarray(arousal, np.float64)[:, None]
-    speech_part = np.clip(mouth[:, _SPEECH_MASK] * gain, 0.0, 1.0) + (1.0 - activity) * expression[:, _SPEECH_MASK]
+    activity = speech_activity(mouth, fps)
+    return speaking_face(mouth, expression, activity, arousal)
+
+
+def speaking_face(mouth: np.ndarray, expression: np.ndarray, activity: np.ndarray | float = 1.0,
+                  arousal: np.ndarray | float | None = None) -> np.ndarray:
+    """``combine``'s rule frame by frame, for a given speech ``activity`` (1 = speaking): (..., 52) float32.
+
+    ``mouth`` and ``expression`` are (..., 52); ``activity`` and ``arousal`` broadcast over the leading
+    axes. Also used to draw speaking faces for training data (emogen.data.emofaces), so that a scorer sees
+    speech mouths laid over expressions exactly as the talking head lays them.
+    """
+    mouth = np.asarray(mouth, dtype=np.float64)
+    expression = np.asarray(expression, dtype=np.float64)
+    activity = np.asarray(activity, np.float64)[..., None]
+    gain = 1.0 if arousal is None else 1.0 + AROUSAL_ARTICULATION_GAIN * np.asarray(arousal, np.float64)[..., None]
+    speech = np.clip(mouth * gain, 0.0, 1.0)
+    speech_part = speech[..., _SPEECH_MASK] + (1.0 - activity) * expression[..., _SPEECH_MASK]
+    # How far the speech seals the lips over the jaw (1 on a bilabial): the held lip shape gives way there.
+    seal = np.clip(mouth[..., _CLOSE] / np.maximum(mouth[..., _JAW], 1e-6), 0.0, 1.0)[..., None]
     out = np.maximum(mouth, expression)
-    out[:, _SPEECH_MASK] = speech_part
+    out[..., _SPEECH_MASK] = speech_part
+    out[..., _HELD_MASK] = np.maximum(out[..., _HELD_MASK], (1.0 - activity * seal) * expression[..., _HELD_MASK])
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 

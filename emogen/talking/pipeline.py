@@ -4,6 +4,7 @@ Reads top to bottom, like a diffusers pipeline:
     check_inputs -> portrait renderer (avatar or photo) -> speech (synthesised from text, or a WAV)
     -> mouth (visemes or the learned audio model) -> animate (expression, blinks, gaze, head)
     -> render frames, streamed to the encoder while the real landmarker and a scorer measure them
+       (in a worker process, emogen.talking.meter)
     -> mp4 + sidecar JSON (+ motion-track CSV/JSON), all three appearing together or not at all.
 
 An emotion arc longer than the speech is cut at the speech's end (its later keyframes never show) and
@@ -129,21 +130,18 @@ def talk(
         "emotion": emotion if isinstance(emotion, str) else None, "emotion_arc": arc.to_dict(),
         "fps": fps, "size": size, "seed": seed, "engine": engine if text is not None else None,
         "voice": voice if text is not None else None})
-    # A recording is read and checked before anything slow starts; speech from text is synthesised while
-    # the meter's models load on their own thread.
+    # A recording is read and checked before anything slow starts; then the meter's worker process loads
+    # its models on the other core while this one loads the audio model or synthesises the speech.
     clock = time.perf_counter()
     if audio is not None:
         speech = speech_from_wav(audio)
-    if text is None and not speech.phonemes:
-        # The learned model is loaded here, before the meter's thread starts (see emogen.talking.meter);
-        # a missing checkpoint fails now, before anything slow.
-        from emogen.talking.audio_mouth import load_model
-
-        job.audio_model = load_model(audio_model)
-    elif text is not None:
-        import emogen.speech.speak  # noqa: F401  (imported before the meter's thread starts)
     meter = BackgroundMeter(getattr(renderer, "kind", "") == "avatar") if score else None
     try:
+        if text is None and not speech.phonemes:
+            # A missing checkpoint fails now, before anything slow.
+            from emogen.talking.audio_mouth import load_model
+
+            job.audio_model = load_model(audio_model)
         if speech is None:
             speech = speech_from_text(text, arc, engine, voice)
         job.seconds["speech"] = time.perf_counter() - clock
@@ -293,6 +291,7 @@ def _finish(result: TalkResult, meter: BackgroundMeter | None, envelope: np.ndar
         clock = time.perf_counter()
         result.scores, seconds["scoring_thread_busy"] = meter.finish(envelope)
         seconds["scoring_wait"] = time.perf_counter() - clock  # what measuring added to the wall time
+        seconds["scoring_cpu"] = meter.cpu_s  # CPU seconds of the meter's worker for this clip
     seconds["total"] = time.perf_counter() - started
     result.seconds = seconds
 

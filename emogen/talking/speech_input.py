@@ -2,7 +2,8 @@
 
 Both give a ``SpeechInput``; ``mouth_track`` turns it into the (n, 52) mouth: visemes from the engine's
 phoneme timings when emogen spoke the text (exact timing, no model; their opening scaled by the audio's
-loudness), the learned audio -> mouth model for any other recording.
+loudness), the learned audio -> mouth model for any other recording; either way the opening then follows
+the frame-by-frame vocal effort (``emogen.talking.effort``).
 """
 from __future__ import annotations
 
@@ -80,15 +81,56 @@ def check_audio(audio: np.ndarray, sample_rate: int, what: str) -> None:
                            "nothing for the face to say")
 
 
+# espeak-ng's PHONEME event for a stop consonant comes late: measured on espeak-ng's en-us voice ("Papa put
+# a pack of paper by the pot.", raw and after emogen's prosody rendering), the silent closure of /p t k b/
+# begins 37-60 ms before the event and ends 33 ms (27-47) before the next phoneme's event, i.e. the event
+# marks about the release. Flite's labels cover the closure (it ends 2-10 ms before the label's end).
+# The lips must be shut during the closure, so stops from espeak are moved this much earlier.
+STOP_LAGS_S = {"espeak": 0.035}
+_STOPS = frozenset("p b t d k g ɡ".split())
+
+
+def align_stops(phonemes, engine: str | None) -> tuple:
+    """The engine's phoneme timings with each stop consonant moved to its acoustic closure (STOP_LAGS_S).
+
+    The stop keeps its duration; the phoneme before it ends where the stop now starts and the one after
+    it starts where the stop now ends, so the timings still tile the utterance."""
+    lag = STOP_LAGS_S.get(engine or "", 0.0)
+    timings = list(phonemes)
+    if not lag:
+        return tuple(timings)
+    from emogen.speech.engines.base import Timing
+
+    for index, timing in enumerate(timings):
+        if timing.label.strip("ːˈˌ") not in _STOPS:
+            continue
+        floor = timings[index - 1].start if index else 0.0  # never before the previous phoneme's start
+        start = max(floor, timing.start - lag)
+        end = max(start, timing.end - (timing.start - start))
+        if index and abs(timings[index - 1].end - timing.start) < 1e-6:
+            timings[index - 1] = Timing(timings[index - 1].label, timings[index - 1].start, start)
+        if index + 1 < len(timings) and abs(timings[index + 1].start - timing.end) < 1e-6:
+            following = timings[index + 1]
+            timings[index + 1] = Timing(following.label, end, max(end, following.end))
+        timings[index] = Timing(timing.label, start, end)
+    return tuple(timings)
+
+
 def mouth_track(speech: SpeechInput, fps: float, n_frames: int, audio_model=None) -> tuple[np.ndarray, str]:
     """(n_frames, 52) mouth and the name of the method that made it."""
+    from emogen.talking.effort import apply_effort
+
     if speech.phonemes:
         from emogen.talking.visemes import mouth_from_phonemes
 
+        phonemes = align_stops(speech.phonemes, speech.details.get("engine"))
         # With the audio, louder sounds open the jaw wider (visemes alone give every /a/ the same jaw).
-        mouth = mouth_from_phonemes(speech.phonemes, fps, n_frames, audio=speech.audio, sample_rate=speech.sample_rate)
-        return mouth, "visemes from the engine's phoneme timings, scaled by loudness"
-    from emogen.talking.audio_mouth import mouth_from_audio
+        mouth = mouth_from_phonemes(phonemes, fps, n_frames, audio=speech.audio, sample_rate=speech.sample_rate)
+        method = "visemes from the engine's phoneme timings, scaled by loudness"
+    else:
+        from emogen.talking.audio_mouth import mouth_from_audio
 
-    return (mouth_from_audio(speech.audio, speech.sample_rate, fps, n_frames, model=audio_model),
-            "learned audio-to-mouth model (emogen.talking.audio_mouth)")
+        mouth = mouth_from_audio(speech.audio, speech.sample_rate, fps, n_frames, model=audio_model)
+        method = "learned audio-to-mouth model (emogen.talking.audio_mouth)"
+    # Both then open wider on loud frames and less on quiet ones (vocal effort, emogen.talking.effort).
+    return apply_effort(mouth, speech.audio, speech.sample_rate, fps), method + ", with vocal-effort gain"
