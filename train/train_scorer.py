@@ -34,7 +34,7 @@ from accelerate.utils import set_seed
 from diffusers.optimization import get_cosine_schedule_with_warmup
 
 from emogen import training
-from emogen.data.emofaces import CATEGORIES, KINDS, SPLITS, EmoFacesStills
+from emogen.data.emofaces import CATEGORIES, KINDS, SPLITS, EmoFacesStills, SpeakingAugmentation
 from emogen.score.emofaces import EmoFacesNet
 from emogen.score.metrics import confusion_matrix, mae
 
@@ -51,6 +51,13 @@ class ScorerTrainConfig:
     image_size: int = 64
     # data: EmoFaces stills of training identities, kinds weighted as below
     kinds: dict[str, float] = field(default_factory=lambda: {"category": 0.6, "mixture": 0.15, "va": 0.25})
+    # Speaking stills (EmoFacesStills' SpeakingAugmentation): shares of training stills given a random speech
+    # mouth (visemes laid over the expression by the talking head's rule) and a blink. 0: plain stills.
+    speech_prob: float = 0.0
+    blink_prob: float = 0.0
+    # Still kinds that may speak/blink; VA-plane points carry arousal on the jaw and lids, so by default
+    # they stay plain (a speech mouth or blink over them blurs their arousal label).
+    speaking_kinds: list[str] = field(default_factory=lambda: ["category", "mixture"])
     dataloader_num_workers: int = 1
     torch_threads: int = 0  # 0: leave torch's default
     # optimisation
@@ -83,6 +90,10 @@ class ScorerTrainConfig:
     eval_seed: int = 12345
     validation_steps: int = 0  # > 0: log held-out accuracy every this many steps (main process)
     validation_samples: int = 400
+    # Also measure held-out accuracy on speaking, blinking stills (every one speaks, this share blinks):
+    # how well the scorer reads talking-head frames. None: as many as eval_samples; 0: skip.
+    eval_speaking_samples: int | None = None
+    eval_speaking_blink_prob: float = 0.5
 
 
 # ----- configuration ---------------------------------------------------------------------------------
@@ -155,6 +166,35 @@ def predict(model: torch.nn.Module, dataset: EmoFacesStills, device: torch.devic
     return {key: np.concatenate(value) for key, value in rows.items()}
 
 
+def speaking_augmentation(config: ScorerTrainConfig) -> SpeakingAugmentation | None:
+    """The training stills' speaking/blinking augmentation, None when it is off."""
+    augmentation = SpeakingAugmentation(speech_prob=config.speech_prob, blink_prob=config.blink_prob,
+                                        kinds=tuple(config.speaking_kinds))
+    return augmentation if augmentation.active else None
+
+
+def _speaking_samples(config: ScorerTrainConfig) -> int:
+    return config.eval_samples if config.eval_speaking_samples is None else config.eval_speaking_samples
+
+
+def evaluate_speaking(model: torch.nn.Module, config: ScorerTrainConfig, device: torch.device) -> dict:
+    """Top-1 and per-class accuracy on held-out single categories that all speak (and some blink)."""
+    speaking = SpeakingAugmentation(speech_prob=1.0, blink_prob=config.eval_speaking_blink_prob)
+    dataset = EmoFacesStills(split="heldout", size=config.image_size, seed=config.eval_seed, rank=0, world_size=1,
+                             n=_speaking_samples(config), kinds={"category": 1.0}, speaking=speaking)
+    rows = predict(model, dataset, device, config.dataloader_num_workers)
+    confusion = confusion_matrix(rows["category"], rows["predicted"], len(CATEGORIES))
+    return {
+        "top1_accuracy": float(np.trace(confusion) / confusion.sum()),
+        "per_class_accuracy": {name: float(confusion[i, i] / max(1, confusion[i].sum()))
+                               for i, name in enumerate(CATEGORIES)},
+        "confusion_matrix": confusion.tolist(),
+        "va_mae_singles": mae(rows["va"], rows["predicted_va"]),
+        "samples": int(len(rows["category"])),
+        "blink_prob": config.eval_speaking_blink_prob,
+    }
+
+
 def evaluate(model: torch.nn.Module, config: ScorerTrainConfig, device: torch.device) -> dict:
     """Top-1 / per-class accuracy and confusion on held-out single categories; VA MAE on those plus VA points."""
     common = dict(split="heldout", size=config.image_size, seed=config.eval_seed, rank=0, world_size=1)
@@ -204,6 +244,19 @@ def model_card(config: ScorerTrainConfig, metrics: dict, command: str) -> str:
     fp16_text = (f"fp16 weights (`diffusion_pytorch_model.fp16.safetensors`, load with `variant=\"fp16\"`): "
                  f"top-1 {fp16['top1_accuracy']:.4f}, VA MAE {fp16['va_mae']:.4f} on the same evaluation set "
                  f"({'written' if fp16['written'] else 'not written: accuracy dropped'})." if fp16 else "")
+    speaking_text = (f"Speaking stills (`SpeakingAugmentation`): {config.speech_prob:.0%} of the "
+                     f"{' and '.join(config.speaking_kinds)} stills get a random speech "
+                     "mouth (one or two of the talking head's visemes, `emogen.talking.visemes`, opening scaled "
+                     "U(0.25, 1.5) as loudness scales it, laid over the expression by the talking head's own rule, "
+                     f"`emogen.talking.expression.speaking_face`) and {config.blink_prob:.0%} a blink (closure "
+                     "U(0.8, 1) or U(0.1, 0.8), half each); the label stays the still's emotion.\n\n"
+                     if config.speech_prob > 0 or config.blink_prob > 0 else "")
+    speaking = metrics.get("speaking")
+    speaking_eval = (f"- Speaking stills (the same held-out identities, {speaking['samples']} single categories, every one "
+                     f"with a random speech mouth, {speaking['blink_prob']:.0%} blinking): top-1 "
+                     f"**{speaking['top1_accuracy']:.4f}** ("
+                     + ", ".join(f"{k} {v:.2f}" for k, v in speaking["per_class_accuracy"].items()) + ")\n"
+                     if speaking else "")
     return f"""---
 library_name: diffusers
 tags: [emogen, emotion-recognition, emofaces, procedural-data]
@@ -228,7 +281,7 @@ non-neutral categories; points of the valence-arousal disc). {metrics['train_sam
 seen once ({config.max_train_steps} steps x {config.train_batch_size} per process x {metrics['num_processes']}
 process(es) x {config.gradient_accumulation_steps} accumulation step(s)).
 
-Augmentation: horizontal flip, colour jitter {config.color_jitter}, 3x3 blur with probability {config.blur_prob},
+{speaking_text}Augmentation: horizontal flip, colour jitter {config.color_jitter}, 3x3 blur with probability {config.blur_prob},
 Gaussian noise up to std {config.noise_std}. Loss: soft-label cross-entropy on the category mixture (weight
 {config.va_points_category_weight} on VA-plane points) + {config.va_loss_weight} x smooth L1 on valence/arousal.
 AdamW, learning rate {config.learning_rate}, cosine schedule with {config.lr_warmup_steps} warm-up steps, weight
@@ -247,7 +300,7 @@ for accuracy; valence/arousal error over those plus {metrics['eval_va_samples']}
 - Top-1 accuracy: **{metrics['top1_accuracy']:.4f}**
 - VA MAE: **{metrics['va_mae']:.4f}** (valence {metrics['valence_mae']:.4f}, arousal {metrics['arousal_mae']:.4f};
   single categories {metrics['va_mae_singles']:.4f}, VA points {metrics['va_mae_va_points']:.4f})
-
+{speaking_eval}
 | class | accuracy | samples |
 |---|---|---|
 {per_class}
@@ -304,7 +357,8 @@ def main(argv: list[str] | None = None) -> None:
     micro_batches_done = global_step * config.gradient_accumulation_steps
     dataset = EmoFacesStills(split="train", size=config.image_size, seed=config.seed, kinds=config.kinds,
                              start=micro_batches_done * batch_size * accelerator.num_processes, chunk_size=batch_size,
-                             rank=accelerator.process_index, world_size=accelerator.num_processes)
+                             rank=accelerator.process_index, world_size=accelerator.num_processes,
+                             speaking=speaking_augmentation(config))
     # Its own generator: starting the loader must not draw from the global RNG that dropout uses and
     # that a checkpoint restores, or a resumed run would drift from an uninterrupted one.
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=config.dataloader_num_workers,
@@ -356,6 +410,8 @@ def main(argv: list[str] | None = None) -> None:
     if accelerator.is_main_process:
         final = accelerator.unwrap_model(model).to(torch.float32).eval()
         metrics = evaluate(final, config, accelerator.device)
+        if _speaking_samples(config) > 0:
+            metrics["speaking"] = evaluate_speaking(final, config, accelerator.device)
         metrics.update(_run_facts(config, accelerator, final, train_seconds))
         _save(final, config, metrics, output_dir, started)
         accelerator.print(json.dumps({k: v for k, v in metrics.items() if k != "confusion_matrix"}, indent=2))

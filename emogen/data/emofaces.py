@@ -19,6 +19,15 @@ intensity U(0.5, 1); half of the transitions go to the category whose VA prototy
 e.g. joy -> sadness), blinking at natural intervals (U(2, 6) s apart, ~150 ms long) and moving its
 head smoothly (a sum of slow sinusoids per pose axis). Every frame carries its own labels.
 
+Speaking stills (opt-in, ``SpeakingAugmentation``; off by default). With probability ``speech_prob`` a
+still gets a random speech mouth: one or two of the talking head's visemes (``emogen.talking.visemes``)
+mixed as coarticulation mixes neighbours, the opening scaled as loudness scales it, laid over the
+expression by the talking head's own speech/emotion rule (``emogen.talking.expression.speaking_face``)
+and handed to the renderer as the talking avatar hands it (lip seal as jaw opening minus mouthClose).
+With probability ``blink_prob`` it blinks (lids partly or fully closed). The labels stay the still's
+emotion: a scorer trained on these reads the expression through speech and blinks. The draws come from
+a generator of their own, so the still under the mouth is the same one as without the augmentation.
+
 Determinism and sharding. Item ``i`` of a stream is drawn from its own generator seeded with
 (seed, split, stream, i), so it is the same whatever the number of processes or DataLoader workers.
 Items are dealt out in chunks of ``chunk_size``: chunk ``c`` goes to process ``c % world_size`` and,
@@ -35,6 +44,7 @@ value sorted by ``frame``.
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -93,10 +103,13 @@ class FaceSpec:
     kind: str  # category | mixture | va | arc
     pose: Pose
     blink: float = 0.0  # eyelid closure from blinking (clips), added on top of the emotion's
+    speech_mouth: tuple[float, ...] | None = None  # 52 speech-mouth values laid over the expression (speaking stills)
 
     @cached_property
     def blendshapes(self) -> np.ndarray:
         values = emotion_to_blendshapes(self.emotion)
+        if self.speech_mouth is not None:
+            values = _speaking(values, np.asarray(self.speech_mouth, np.float64), self.emotion.arousal)
         for name in ("eyeBlinkLeft", "eyeBlinkRight"):
             values[BLENDSHAPE_INDEX[name]] = max(values[BLENDSHAPE_INDEX[name]], self.blink)
         return values
@@ -194,6 +207,108 @@ def still_spec(index: int, split: str = "train", seed: int = 0, kinds: Mapping[s
     names = list(kinds)
     kind = names[int(rng.choice(len(names), p=np.array(list(kinds.values())) / sum(kinds.values())))]
     return FaceSpec(identity_seed, random_emotion(rng, kind), kind, random_pose(rng))
+
+
+# ----- speaking stills (opt-in) --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SpeakingAugmentation:
+    """Stills that look like talking-head frames: a speech mouth and/or a blink (module doc). Off: all 0.
+
+    ``speech_prob``: share of stills given a random speech mouth; ``blink_prob``: share given a blink,
+    half of them nearly shut (closure U(0.8, 1)), half part-way (U(0.1, 0.8)) as frames inside a blink are.
+    ``kinds``: which still kinds may get them. Points of the VA plane carry their arousal in small cues
+    on exactly these channels (jaw opening up, lids lowered when calm), so a speech mouth or a blink on
+    them would teach the valence/arousal head noise; leave "va" out to keep those labels readable.
+    ``opening_range``: scale of the jaw and lip opening (the talking head's loudness range, quiet to
+    shouted); ``shape_range``: scale of the lip shape (rounding, spreading), below 1 where coarticulation
+    pulls a viseme towards its neighbours.
+    """
+
+    speech_prob: float = 0.0
+    blink_prob: float = 0.0
+    opening_range: tuple[float, float] = (0.25, 1.5)
+    shape_range: tuple[float, float] = (0.5, 1.0)
+    kinds: tuple[str, ...] = tuple(STILL_KINDS)  # still kinds that may speak and blink (others stay plain)
+
+    def __post_init__(self) -> None:
+        kinds = (self.kinds,) if isinstance(self.kinds, str) else tuple(self.kinds)
+        if not kinds or any(k not in STILL_KINDS for k in kinds):
+            raise EmotionError(f"speaking kinds must be some of {', '.join(STILL_KINDS)}, got {self.kinds!r}")
+        object.__setattr__(self, "kinds", kinds)
+        for name in ("speech_prob", "blink_prob"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise EmotionError(f"{name} must be a probability in [0, 1], got {value!r}")
+        for name in ("opening_range", "shape_range"):
+            value = getattr(self, name)
+            if (not isinstance(value, (tuple, list)) or len(value) != 2
+                    or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in value)
+                    or not 0.0 <= value[0] <= value[1] <= 2.0):
+                raise EmotionError(f"{name} must be (low, high) with 0 <= low <= high <= 2, got {value!r}")
+            object.__setattr__(self, name, (float(value[0]), float(value[1])))
+
+    @property
+    def active(self) -> bool:
+        return self.speech_prob > 0 or self.blink_prob > 0
+
+
+def random_speech_mouth(rng: np.random.Generator, opening_range: tuple[float, float] = (0.25, 1.5),
+                        shape_range: tuple[float, float] = (0.5, 1.0)) -> np.ndarray:
+    """(52,) a speech mouth as the talking head's viseme track has them on one frame.
+
+    Two visemes of ``emogen.talking.visemes`` (any of the 15, silence and /p b m/ included: lips together
+    happen inside speech too) mixed with a random weight, as coarticulation mixes neighbours; the opening
+    channels scaled by U(opening_range) (loudness), the lip shape by U(shape_range). When /p b m/ leads
+    the mix the lips are sealed over the jaw, as the viseme track seals them.
+    """
+    from emogen.talking.visemes import MOUTH_BLENDSHAPES, VISEME_SHAPES, VISEMES
+
+    first, second = (str(v) for v in rng.choice(VISEMES, size=2))
+    weight = float(rng.uniform(0.5, 1.0))  # the sound at this frame leads its neighbour
+    opening, shape = float(rng.uniform(*opening_range)), float(rng.uniform(*shape_range))
+    mouth = np.zeros(len(BLENDSHAPE_INDEX))
+    for viseme, share in ((first, weight), (second, 1.0 - weight)):
+        for name, value in VISEME_SHAPES[viseme].items():
+            mouth[BLENDSHAPE_INDEX[name]] += share * value
+    for name in MOUTH_BLENDSHAPES:
+        mouth[BLENDSHAPE_INDEX[name]] *= opening if name in _OPENING_CHANNELS else shape
+    if first == "PP":
+        for name in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+                     "mouthFunnel", "tongueOut"):
+            mouth[BLENDSHAPE_INDEX[name]] = 0.0
+        mouth[BLENDSHAPE_INDEX["mouthClose"]] = mouth[BLENDSHAPE_INDEX["jawOpen"]]
+    return np.clip(mouth, 0.0, 1.0)
+
+
+_OPENING_CHANNELS = frozenset({"jawOpen", "mouthClose", "mouthLowerDownLeft", "mouthLowerDownRight",
+                               "mouthUpperUpLeft", "mouthUpperUpRight"})
+
+
+def _speaking(expression: np.ndarray, mouth: np.ndarray, arousal: float) -> np.ndarray:
+    """The expression speaking with ``mouth``, by the talking head's rule, in the avatar's lip terms."""
+    from emogen.talking.expression import speaking_face
+
+    values = speaking_face(mouth, expression, 1.0, arousal).astype(np.float64)
+    # As emogen.talking.avatar_render hands it to the avatar: the lip gap ARKit means (jawOpen - mouthClose).
+    jaw, close = BLENDSHAPE_INDEX["jawOpen"], BLENDSHAPE_INDEX["mouthClose"]
+    values[jaw], values[close] = max(0.0, values[jaw] - values[close]), 0.0
+    return values
+
+
+_AUGMENT_CODE = 1  # the speaking draws: their own generator, beside the still's
+
+
+def speaking_still(spec: FaceSpec, index: int, split: str, seed: int, augmentation: SpeakingAugmentation) -> FaceSpec:
+    """``spec`` (still ``index`` of the (split, seed) stream) with the augmentation's mouth and blink, if drawn."""
+    if not augmentation.active or spec.kind not in augmentation.kinds:
+        return spec
+    rng = np.random.default_rng([seed, _SPLIT_CODES[split], _STREAM_CODES["stills"], index, _AUGMENT_CODE])
+    speaks, blinks = rng.random() < augmentation.speech_prob, rng.random() < augmentation.blink_prob
+    mouth = random_speech_mouth(rng, augmentation.opening_range, augmentation.shape_range)
+    closure = float(rng.uniform(0.8, 1.0) if rng.random() < 0.5 else rng.uniform(0.1, 0.8))
+    return dataclasses.replace(spec, speech_mouth=tuple(float(v) for v in mouth) if speaks else None,
+                               blink=max(spec.blink, closure) if blinks else spec.blink)
 
 
 # ----- clips --------------------------------------------------------------------------------------
@@ -355,17 +470,24 @@ class EmoFacesStills(_EmoFacesStream):
     """Still faces as training tensors (see ``FaceSpec.to_tensors``), streamed and sharded.
 
     ``kinds`` weights the emotion kinds (default ``STILL_KINDS``; ``{"category": 1}`` gives single
-    categories only). Each item also has ``index``, its number in the stream.
+    categories only). ``speaking`` (default None: plain stills) makes some stills speak and blink
+    (``SpeakingAugmentation``). Each item also has ``index``, its number in the stream.
     """
 
     def __init__(self, split: str = "train", size: int = 64, seed: int = 0, n: int | None = None, start: int = 0,
                  kinds: Mapping[str, float] | None = None, chunk_size: int = 1, rank: int | None = None,
-                 world_size: int | None = None) -> None:
+                 world_size: int | None = None, speaking: SpeakingAugmentation | None = None) -> None:
         super().__init__(split, size, seed, n, start, chunk_size, rank, world_size)
         self.kinds = check_kinds(kinds)
+        if speaking is not None and not isinstance(speaking, SpeakingAugmentation):
+            raise EmotionError(f"speaking must be a SpeakingAugmentation or None, got {type(speaking).__name__}")
+        self.speaking = speaking
 
     def spec(self, index: int) -> FaceSpec:
-        return still_spec(index, self.split, self.seed, self.kinds)
+        spec = still_spec(index, self.split, self.seed, self.kinds)
+        if self.speaking is None:
+            return spec
+        return speaking_still(spec, index, self.split, self.seed, self.speaking)
 
     def item(self, index: int) -> dict:
         return {**self.spec(index).to_tensors(self.size), "index": torch.tensor(index, dtype=torch.long)}
