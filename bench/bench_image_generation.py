@@ -29,7 +29,7 @@ from emogen.image.loading import load_image_pipeline
 from emogen.score.emofaces import EmoFacesScorer
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "checkpoints" / "emofaces-image"
+SHIPPED = Path(os.environ.get("EMOGEN_IMAGE_BENCH_MODEL", ROOT / "checkpoints" / "emofaces-image"))
 ABLATION_ROOT = Path(os.environ.get("EMOGEN_ABLATION_ROOT", ROOT / "runs" / "emofaces-image-ablation"))
 ABLATION = {"adapter": "adapter (both)", "prompt-word": "baseline: prompt_word", "class-labels": "baseline: class_labels"}
 ABLATION_STEPS = 500
