@@ -120,3 +120,26 @@ def resume_path(resume_from_checkpoint: str | None, output_dir: Path) -> Path | 
 
 def checkpoint_step(path: Path) -> int:
     return int(path.name.removeprefix(CHECKPOINT_PREFIX))
+
+
+def make_accelerator(config, output_dir: Path):
+    """The Accelerator the trainers build (CPU when there is no CUDA), with their thread count and output
+    folder. ``config`` needs ``mixed_precision``, ``report_to`` and ``torch_threads``; a config without
+    ``gradient_accumulation_steps`` accumulates nothing. accelerate and torch are imported here, so that
+    config parsing stays importable without them."""
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration
+
+    accelerator = Accelerator(
+        cpu=not torch.cuda.is_available(),
+        mixed_precision=config.mixed_precision,
+        gradient_accumulation_steps=getattr(config, "gradient_accumulation_steps", 1),
+        log_with=None if config.report_to == "none" else config.report_to,
+        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
+    )
+    if config.torch_threads > 0:
+        torch.set_num_threads(config.torch_threads)
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    return accelerator

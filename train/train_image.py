@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
-from accelerate.utils import ProjectConfiguration, set_seed
+from accelerate.utils import set_seed
 from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
 from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel, compute_snr
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> None:
 def train(config: ImageTrainConfig) -> None:
     started = time.time()
     output_dir = Path(config.output_dir)
-    accelerator = make_accelerator(config, output_dir)
+    accelerator = training.make_accelerator(config, output_dir)
 
     set_seed(config.seed)  # the same initial weights on every process
     models = load_components(config)
@@ -391,22 +391,6 @@ def train(config: ImageTrainConfig) -> None:
             training.delete_checkpoints(output_dir)
     accelerator.wait_for_everyone()
     accelerator.end_training()
-
-
-def make_accelerator(config, output_dir: Path) -> Accelerator:
-    """The Accelerator every trainer here uses (CPU when there is no CUDA), its threads and output folder."""
-    accelerator = Accelerator(
-        cpu=not torch.cuda.is_available(),
-        mixed_precision=config.mixed_precision,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        log_with=None if config.report_to == "none" else config.report_to,
-        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
-    )
-    if config.torch_threads > 0:
-        torch.set_num_threads(config.torch_threads)
-    if accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    return accelerator
 
 
 def make_optimizer(config, trainable: list, accelerator: Accelerator):

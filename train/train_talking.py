@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import yaml
 from accelerate import Accelerator
-from accelerate.utils import ProjectConfiguration, set_seed
+from accelerate.utils import set_seed
 from diffusers.optimization import get_cosine_schedule_with_warmup
 
 from emogen import training
@@ -444,17 +444,8 @@ def main(argv: list[str] | None = None) -> None:
     config = parse_config(argv)
     started = time.time()
     output_dir = Path(config.output_dir)
-    accelerator = Accelerator(
-        cpu=not torch.cuda.is_available(), mixed_precision=config.mixed_precision,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        log_with=None if config.report_to == "none" else config.report_to,
-        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
-    )
-    if config.torch_threads > 0:
-        torch.set_num_threads(config.torch_threads)
+    accelerator = training.make_accelerator(config, output_dir)
     set_seed(config.seed)
-    if accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
     model = AudioToMouth(n_mels=config.n_mels, channels=config.channels, kernel_size=config.kernel_size,
                          dilations=tuple(config.dilations), dropout=config.dropout)
     train_data = build_split(config, "train", accelerator, model.config.feature_rate)

@@ -36,8 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from accelerate import Accelerator
-from accelerate.utils import ProjectConfiguration, set_seed
+from accelerate.utils import set_seed
 from scipy.signal import resample_poly
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -317,15 +316,7 @@ def main(argv: list[str] | None = None) -> None:
 def train(config: TTSTrainConfig) -> dict:
     started = time.time()
     output_dir = Path(config.output_dir)
-    accelerator = Accelerator(
-        cpu=not torch.cuda.is_available(), mixed_precision=config.mixed_precision,
-        log_with=None if config.report_to == "none" else config.report_to,
-        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
-    )
-    if config.torch_threads > 0:
-        torch.set_num_threads(config.torch_threads)
-    if accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
+    accelerator = training.make_accelerator(config, output_dir)
     clips, too_long = load_clips(config)
     speakers = tuple(sorted({c.speaker for c in clips}))
     emotions = sorted({c.emotion for c in clips})

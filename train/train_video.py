@@ -41,7 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # train_image, beside 
 from train_image import (  # noqa: E402  (after the path it is found on)
     check_in_sync,
     ema_weights,
-    make_accelerator,
     make_optimizer,
     run_training,
     write_sampling_settings,
@@ -256,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def train(config: VideoTrainConfig) -> None:
     output_dir = Path(config.output_dir)
-    accelerator = make_accelerator(config, output_dir)
+    accelerator = training.make_accelerator(config, output_dir)
 
     set_seed(config.seed)  # the same fresh motion modules on every process
     models = load_components(config)
