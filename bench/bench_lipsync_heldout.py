@@ -16,12 +16,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_talking import CATEGORIES, FPS, SIZE, lip_sync_over  # noqa: E402  (the same measure, read the same way)
 
 from emogen.audio import write_wav  # noqa: E402
 from emogen.benchmark import Metric, run_benchmark  # noqa: E402
 from emogen.talking import talk  # noqa: E402
 
-CATEGORIES = ("neutral", "joy", "sadness", "anger", "fear", "disgust", "surprise", "contempt")
 SENTENCES = (
     "The little red kettle whistled loudly while everybody argued about dinner.",
     "Before sunrise the fishermen pulled their heavy nets back onto the pebbly beach.",
@@ -29,13 +31,11 @@ SENTENCES = (
     "Could you possibly tell me how far it is to the old stone bridge?",
 )
 VOICES = ("en-us", "en-gb")
-SIZE, FPS = 256, 25
 
 
 def summary(results: list) -> tuple[float, float, str]:
-    rs = [r.scores["lip_sync"]["correlation"] for r in results]
-    lags = [abs(r.scores["lip_sync"]["lag_frames"]) for r in results]
-    return float(np.mean(rs)), float(np.mean(lags)), f"share |lag| <= 1: {np.mean([lag <= 1 for lag in lags]):.2f}"
+    r, lag, share = lip_sync_over(results)
+    return r, lag, f"share |lag| <= 1: {share:.2f}"
 
 
 def measure() -> list[Metric]:

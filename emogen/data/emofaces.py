@@ -287,13 +287,11 @@ _OPENING_CHANNELS = frozenset({"jawOpen", "mouthClose", "mouthLowerDownLeft", "m
 
 def _speaking(expression: np.ndarray, mouth: np.ndarray, arousal: float) -> np.ndarray:
     """The expression speaking with ``mouth``, by the talking head's rule, in the avatar's lip terms."""
+    from emogen.talking.avatar_render import avatar_lips
     from emogen.talking.expression import speaking_face
 
-    values = speaking_face(mouth, expression, 1.0, arousal).astype(np.float64)
-    # As emogen.talking.avatar_render hands it to the avatar: the lip gap ARKit means (jawOpen - mouthClose).
-    jaw, close = BLENDSHAPE_INDEX["jawOpen"], BLENDSHAPE_INDEX["mouthClose"]
-    values[jaw], values[close] = max(0.0, values[jaw] - values[close]), 0.0
-    return values
+    # Handed over as the talking avatar hands its frames: the lip gap ARKit means (jawOpen - mouthClose).
+    return avatar_lips(speaking_face(mouth, expression, 1.0, arousal))
 
 
 _AUGMENT_CODE = 1  # the speaking draws: their own generator, beside the still's

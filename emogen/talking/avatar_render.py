@@ -45,9 +45,17 @@ class AvatarPortrait:
     def render(self, blendshapes: np.ndarray, pose: tuple[float, float, float] | None = None) -> np.ndarray:
         values = np.array(blendshapes, dtype=np.float64, copy=True)
         if values.shape == (52,):
-            values[_JAW] = max(0.0, values[_JAW] - values[_CLOSE])
-            values[_CLOSE] = 0.0
+            values = avatar_lips(values)
         return np.asarray(render_face(self.identity, values, avatar_pose(pose), self.size))
+
+
+def avatar_lips(blendshapes: np.ndarray) -> np.ndarray:
+    """A (52,) float64 copy with the lip opening ARKit means as jawOpen (jawOpen - mouthClose) and
+    mouthClose 0: what the avatar is handed (module doc). The EmoFaces speaking stills use it too."""
+    values = np.array(blendshapes, dtype=np.float64, copy=True)
+    values[_JAW] = max(0.0, values[_JAW] - values[_CLOSE])
+    values[_CLOSE] = 0.0
+    return values
 
 
 def avatar_pose(pose: tuple[float, float, float] | None) -> Pose | None:
