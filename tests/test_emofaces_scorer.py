@@ -11,7 +11,8 @@ from safetensors.torch import load_file
 
 from emogen.data.emofaces import CATEGORIES, EmoFacesStills
 from emogen.errors import EmotionError
-from emogen.score.emofaces import DEFAULT_CHECKPOINT, EmoFacesNet, EmoFacesScorer
+from emogen.score.emofaces import DEFAULT_CHECKPOINT, EmoFacesLayers, EmoFacesScorer, load_layers
+from emogen.score.emofaces_model import EmoFacesNet
 from emogen.score.registry import get_scorer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,8 +103,34 @@ def test_save_and_load_round_trip(tmp_path):
     with torch.no_grad():
         for a, b in zip(model(pixels), loaded(pixels)):
             assert torch.equal(a, b)
+    light = load_layers(tmp_path)  # what the scorer uses: the same network without diffusers
+    assert type(light) is EmoFacesLayers and not light.training and light.categories == CATEGORIES
+    with torch.no_grad():
+        for a, b in zip(model(pixels), light(pixels)):
+            assert torch.equal(a, b)
     scorer = EmoFacesScorer(tmp_path)
     assert scorer.score(np.zeros((64, 64, 3), np.uint8)).scorer == "emofaces"
+
+
+def test_light_loading_refuses_weights_that_do_not_fit(tmp_path):
+    EmoFacesNet(block_channels=(8, 8, 16, 16), hidden_size=16).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "hidden_size": 32}))
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        load_layers(tmp_path)
+    (tmp_path / "diffusion_pytorch_model.safetensors").unlink()
+    with pytest.raises(EmotionError, match="no EmoFaces scorer weights"):
+        load_layers(tmp_path)
+
+
+def test_scoring_does_not_import_diffusers():
+    """The scorer is loaded by every talking-head measuring worker; diffusers' import alone costs seconds."""
+    code = ("import sys, numpy as np; from emogen.score.emofaces import EmoFacesScorer; "
+            "EmoFacesScorer().score(np.zeros((64, 64, 3), np.uint8)); print('diffusers' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"
 
 
 def run_training(*args, launcher=(), timeout=300):

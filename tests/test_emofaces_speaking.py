@@ -12,7 +12,8 @@ from emogen.data.emofaces import EmoFacesStills, SpeakingAugmentation, random_sp
 from emogen.errors import EmotionError
 from emogen.face.rig import BLENDSHAPE_INDEX, emotion_to_blendshapes
 from emogen.speech.engines.base import Timing
-from emogen.talking.expression import HELD_LIP_CHANNELS, combine, expression_track, speaking_face, speech_activity
+from emogen.talking.expression import (FROWN_UNDER_SPEECH, HELD_LIP_CHANNELS, combine, expression_track, speaking_face,
+                                      speech_activity)
 from emogen.talking.visemes import MOUTH_BLENDSHAPES, lip_opening, mouth_from_phonemes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +21,7 @@ FPS = 25.0
 JAW, CLOSE = BLENDSHAPE_INDEX["jawOpen"], BLENDSHAPE_INDEX["mouthClose"]
 UPPER = BLENDSHAPE_INDEX["mouthUpperUpLeft"]
 BLINK = BLENDSHAPE_INDEX["eyeBlinkLeft"]
+FROWN = BLENDSHAPE_INDEX["mouthFrownLeft"]
 
 
 def test_default_stills_are_unchanged_by_the_option():
@@ -112,6 +114,36 @@ def test_disgust_keeps_its_upper_lip_while_speaking_but_bilabials_still_seal():
     assert lip_opening(face)[closure].max() == pytest.approx(0.0, abs=1e-6)  # /m/ still closes the lips
     # Channels other than the held lip ones follow the rule as before: the jaw is the speech's.
     np.testing.assert_allclose(face[vowel, JAW], mouth[vowel, JAW], atol=1e-6)
+
+
+def test_a_strong_frown_is_held_down_while_speaking_and_returns_in_pauses():
+    sad = emotion_to_blendshapes("sadness")
+    assert sad[FROWN] > FROWN_UNDER_SPEECH  # the case the cap is for
+    mouth = np.zeros(52)
+    assert speaking_face(mouth, sad, 1.0)[FROWN] == pytest.approx(FROWN_UNDER_SPEECH)
+    assert speaking_face(mouth, sad, 0.0)[FROWN] == pytest.approx(sad[FROWN])
+    assert speaking_face(mouth, sad, 0.5)[FROWN] == pytest.approx(0.5 * (sad[FROWN] + FROWN_UNDER_SPEECH))
+    weak = emotion_to_blendshapes("anger")  # a frown under the cap is left as it is
+    assert speaking_face(mouth, weak, 1.0)[FROWN] == pytest.approx(weak[FROWN])
+    brows = BLENDSHAPE_INDEX["browInnerUp"]  # the rest of the emotion stays whole
+    assert speaking_face(mouth, sad, 1.0)[brows] == pytest.approx(sad[brows])
+
+
+def test_landmarker_sees_a_speaking_sad_avatar_shut_and_opening_with_the_jaw():
+    """The reason for the cap, on real renders: with the full frown MediaPipe read the shut mouth as parted."""
+    from emogen.face.landmarks import FaceLandmarker
+    from emogen.talking.avatar_render import AvatarPortrait
+    from emogen.talking.lipsync import mouth_opening
+
+    avatar, sad = AvatarPortrait(33, 256), emotion_to_blendshapes("sadness")
+    with FaceLandmarker(max_faces=1) as landmarker:
+        gaps = []
+        for jaw in (0.0, 0.35, 0.7):
+            mouth = np.zeros(52)
+            mouth[JAW] = jaw
+            faces = landmarker.detect(avatar.render(speaking_face(mouth, sad, 1.0)))
+            gaps.append(mouth_opening(faces[0].landmarks))
+    assert gaps[0] < 0.06 < gaps[1] < gaps[2]
 
 
 def test_speaking_face_is_the_frame_by_frame_rule_of_combine():

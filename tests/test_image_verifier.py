@@ -157,7 +157,7 @@ def test_scorer_guidance_loss_is_cross_entropy_plus_va_l1(scorer):
     loss = loss_fn(images)
     with torch.no_grad():
         logits, va = scorer.model(images)
-    categories = list(scorer.model.config.categories)
+    categories = list(scorer.model.categories)
     labels = torch.tensor([categories.index("joy"), categories.index("sadness")])
     expected = torch.nn.functional.cross_entropy(logits, labels, reduction="none") + (
         va - torch.tensor([[t.valence, t.arousal] for t in targets])
@@ -170,7 +170,7 @@ def test_scorer_guidance_loss_is_cross_entropy_plus_va_l1(scorer):
     (grad,) = torch.autograd.grad(loss_fn(images).sum(), images)
     assert (loss_fn((images - 0.01 * grad.sign()).detach()) < loss.detach()).all()
 
-    one_target = scorer_guidance_loss(scorer.model, [targets[0]])  # an EmoFacesNet works too, broadcast to B
+    one_target = scorer_guidance_loss(scorer.model, [targets[0]])  # the network itself works too, broadcast to B
     assert one_target(images.detach()).shape == (2,)
     with pytest.raises(EmotionError, match="2 targets for 3 images"):
         loss_fn(torch.zeros(3, 3, 32, 32))

@@ -1,4 +1,4 @@
-"""Train the EmoFaces scorer (emogen.score.emofaces.EmoFacesNet) on procedural EmoFaces stills.
+"""Train the EmoFaces scorer (emogen.score.emofaces_model.EmoFacesNet) on procedural EmoFaces stills.
 
     accelerate launch train/train_scorer.py [--config train/configs/scorer.yaml] [--key value ...]
 
@@ -35,7 +35,7 @@ from diffusers.optimization import get_cosine_schedule_with_warmup
 
 from emogen import training
 from emogen.data.emofaces import CATEGORIES, KINDS, SPLITS, EmoFacesStills, SpeakingAugmentation
-from emogen.score.emofaces import EmoFacesNet
+from emogen.score.emofaces_model import EmoFacesNet
 from emogen.score.metrics import confusion_matrix, mae
 
 
@@ -263,7 +263,7 @@ tags: [emogen, emotion-recognition, emofaces, procedural-data]
 ---
 # EmoFaces scorer
 
-A small CNN (`emogen.score.emofaces.EmoFacesNet`, {metrics['parameters']:,} parameters) that reads the MEAD-8
+A small CNN (`emogen.score.emofaces_model.EmoFacesNet`, {metrics['parameters']:,} parameters) that reads the MEAD-8
 category ({", ".join(names)}) and valence/arousal
 off a face of emogen's procedural EmoFaces world. It is the default scorer of `emogen score`
 (`EmoFacesScorer`); inputs of any size are resized to {config.image_size}x{config.image_size}.

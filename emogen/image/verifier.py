@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from emogen.emotion import CATEGORY_SETS, Emotion
 from emogen.errors import EmotionError
 from emogen.score.emofaces import CATEGORY_SET as EMOFACES_CATEGORY_SET
-from emogen.score.emofaces import EmoFacesNet
+from emogen.score.emofaces import EmoFacesLayers
 from emogen.score.estimate import EmotionEstimate
 
 # Set by best_of itself: one image per seed, as PIL for the scorer.
@@ -135,24 +135,24 @@ def best_of(
 
 
 def scorer_guidance_loss(scorer_or_model, targets: Sequence[Emotion]) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A differentiable loss for ``EmotionDiffusionPipeline(scorer_guidance=...)`` built on `EmoFacesNet`.
+    """A differentiable loss for ``EmotionDiffusionPipeline(scorer_guidance=...)`` built on the EmoFaces network.
 
-    ``scorer_or_model`` is an `EmoFacesScorer` (its network is used) or an `EmoFacesNet`, which is put
+    ``scorer_or_model`` is an `EmoFacesScorer` (its network is used) or an `EmoFacesLayers` / `EmoFacesNet`, which is put
     in eval mode so that guidance reads images as the scorer does. ``targets``: one emotion for every
     image, or one per image. The returned function maps images [B, 3, H, W] in [-1, 1] to the loss [B]:
     cross-entropy to the target's top MEAD-8 category + L1 between predicted and target (valence,
     arousal), the two halves of `emotion_distance` in a form with useful gradients.
     """
     model = getattr(scorer_or_model, "model", scorer_or_model)
-    if not isinstance(model, EmoFacesNet):
+    if not isinstance(model, EmoFacesLayers):
         raise EmotionError(
-            f"scorer guidance needs the differentiable EmoFaces scorer (EmoFacesNet); got {type(model).__name__}"
+            f"scorer guidance needs the differentiable EmoFaces scorer (EmoFacesLayers); got {type(model).__name__}"
         )
     model.eval()
     targets = [Emotion.parse(target) for target in targets]
     if not targets:
         raise EmotionError("scorer guidance needs at least one target emotion")
-    categories = list(model.config.categories)
+    categories = list(model.categories)
     labels = []
     for target in targets:
         name = target.to_set(EMOFACES_CATEGORY_SET).top
