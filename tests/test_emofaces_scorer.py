@@ -112,6 +112,18 @@ def test_save_and_load_round_trip(tmp_path):
     assert scorer.score(np.zeros((64, 64, 3), np.uint8)).scorer == "emofaces"
 
 
+def test_loading_the_scorer_leaves_the_global_random_state_alone():
+    """Trainers validate with the scorer mid-run; drawing from torch's generator there would make a
+    resumed run differ from an uninterrupted one."""
+    torch.manual_seed(0)
+    expected = torch.rand(4)
+    torch.manual_seed(0)
+    scorer = EmoFacesScorer()
+    assert torch.equal(torch.rand(4), expected)
+    assert not any(p.is_meta for p in scorer.model.parameters())
+    assert not any(b.is_meta for b in scorer.model.buffers())
+
+
 def test_light_loading_refuses_weights_that_do_not_fit(tmp_path):
     EmoFacesNet(block_channels=(8, 8, 16, 16), hidden_size=16).save_pretrained(tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())

@@ -97,8 +97,12 @@ def load_layers(path: str | os.PathLike | None = None) -> EmoFacesLayers:
     if not weights.is_file():
         raise EmotionError(f"no EmoFaces scorer weights at {weights}; save the model with save_pretrained")
     config = json.loads((folder / "config.json").read_text())
-    model = EmoFacesLayers(**{key: config[key] for key in _ARCHITECTURE if key in config})
-    model.load_state_dict(load_file(weights), strict=True)
+    # Built on the meta device and given the saved tensors: no random initialisation, which would
+    # draw from torch's global generator and so change a training run that validates with the scorer
+    # (its resumed run must equal the uninterrupted one). from_pretrained does the same.
+    with torch.device("meta"):
+        model = EmoFacesLayers(**{key: config[key] for key in _ARCHITECTURE if key in config})
+    model.load_state_dict(load_file(weights), strict=True, assign=True)
     return model.eval()
 
 
