@@ -14,15 +14,31 @@ import argparse
 import dataclasses
 import re
 import shutil
+import sys
 from pathlib import Path
-from typing import TypeVar
+from typing import Callable, TypeVar
 
 import yaml
+
+from emogen.errors import EmotionError
 
 CHECKPOINT_PREFIX = "checkpoint-"
 PARTIAL_SUFFIX = ".partial"
 
 ConfigT = TypeVar("ConfigT")
+
+
+def run_trainer(config_class: type[ConfigT], train: Callable[[ConfigT], None], argv: list[str] | None,
+                description: str, script: str) -> None:
+    """A trainer's ``main``: the config from ``argv`` (default: the command line), its ``check()``, then
+    ``train(config)``. A bad setting, dataset or model (EmotionError) exits with one line naming
+    ``script``, not a traceback."""
+    config = parse_config(config_class, sys.argv[1:] if argv is None else argv, description)
+    try:
+        config.check()
+        train(config)
+    except EmotionError as err:
+        raise SystemExit(f"{script}: error: {err}") from None
 
 
 def parse_config(config_class: type[ConfigT], argv: list[str], description: str = "") -> ConfigT:
@@ -116,6 +132,20 @@ def resume_path(resume_from_checkpoint: str | None, output_dir: Path) -> Path | 
     if not path.is_dir():
         raise SystemExit(f"--resume_from_checkpoint {path}: no such checkpoint folder")
     return path
+
+
+def resume(accelerator, resume_from_checkpoint: str | None, output_dir: Path) -> tuple[Path | None, int]:
+    """``--resume_from_checkpoint`` carried out: the checkpoint (``resume_path``) with its state loaded into
+    ``accelerator`` and its step, or (None, 0) for a new run; both said in the log."""
+    checkpoint = resume_path(resume_from_checkpoint, output_dir)
+    if checkpoint is None:
+        if resume_from_checkpoint is not None:
+            accelerator.print(f"no checkpoint in {output_dir}; starting a new run")
+        return None, 0
+    accelerator.load_state(str(checkpoint))
+    step = checkpoint_step(checkpoint)
+    accelerator.print(f"resumed from {checkpoint} at step {step}")
+    return checkpoint, step
 
 
 def checkpoint_step(path: Path) -> int:

@@ -50,7 +50,7 @@ from emogen.errors import EmotionError
 from emogen.image.adapter import MODES, EmotionAdapter, prompt_with_words
 from emogen.image.data import DATASETS, CaptionedSamples, EmoFacesCaptioned, ResumableSampler, load_real_samples
 from emogen.image.evaluate import bench_cases, contact_sheet, evaluate
-from emogen.image.loading import FP16_VARIANT, SAMPLING_FILE, load_image_pipeline, save_adapter_only
+from emogen.image.loading import SAMPLING_FILE, load_image_pipeline, save_adapter_only, save_pipeline
 from emogen.image.pipeline import EmotionDiffusionPipeline
 from emogen.image.tiny import ARCHITECTURES, tiny_components
 
@@ -318,11 +318,7 @@ def save_result(models: dict, config: ImageTrainConfig, accelerator: Accelerator
             unet.fuse_lora()
             unet.unload_lora()
         pipeline = pipeline_of(models)
-        if config.save_fp16:
-            pipeline.to(torch.float16).save_pretrained(output_dir, variant=FP16_VARIANT)
-            pipeline.to(torch.float32)
-        else:
-            pipeline.save_pretrained(output_dir)
+        save_pipeline(pipeline, output_dir, config.save_fp16)
     else:
         save_adapter_only(output_dir, adapter, config.pretrained_model, unet if config.train_mode == "lora" else None)
     write_sampling_settings(output_dir, config)
@@ -331,12 +327,7 @@ def save_result(models: dict, config: ImageTrainConfig, accelerator: Accelerator
 # ----- the loop ------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> None:
-    config = training.parse_config(ImageTrainConfig, sys.argv[1:] if argv is None else argv, __doc__.split("\n")[0])
-    try:
-        config.check()
-        train(config)
-    except EmotionError as err:  # a bad setting or dataset: one line, not a traceback
-        raise SystemExit(f"train_image.py: error: {err}") from None
+    training.run_trainer(ImageTrainConfig, train, argv, __doc__.split("\n")[0], "train_image.py")
 
 
 def train(config: ImageTrainConfig) -> None:
@@ -425,16 +416,11 @@ def run_training(accelerator: Accelerator, config, output_dir: Path, tracker: st
         ema.to(accelerator.device)
         accelerator.register_for_checkpointing(ema)
 
-    global_step, seconds_before = 0, 0.0
-    checkpoint = training.resume_path(config.resume_from_checkpoint, output_dir)
+    checkpoint, global_step = training.resume(accelerator, config.resume_from_checkpoint, output_dir)
     if checkpoint is not None:
-        accelerator.load_state(str(checkpoint))
-        global_step = training.checkpoint_step(checkpoint)
         seconds_before = read_train_seconds(checkpoint)
-        accelerator.print(f"resumed from {checkpoint} at step {global_step}")
-    elif config.resume_from_checkpoint is not None:
-        accelerator.print(f"no checkpoint in {output_dir}; starting a new run")
     else:
+        seconds_before = 0.0
         set_seed(config.seed, device_specific=True)  # different noise on every process
     if accelerator.is_main_process and config.report_to != "none":
         accelerator.init_trackers(tracker, config={k: v for k, v in dataclasses.asdict(config).items()

@@ -342,14 +342,7 @@ def main(argv: list[str] | None = None) -> None:
                                                 config.max_train_steps * accelerator.num_processes)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
-    global_step = 0
-    checkpoint = training.resume_path(config.resume_from_checkpoint, output_dir)
-    if checkpoint is not None:
-        accelerator.load_state(str(checkpoint))
-        global_step = training.checkpoint_step(checkpoint)
-        accelerator.print(f"resumed from {checkpoint} at step {global_step}")
-    elif config.resume_from_checkpoint is not None:
-        accelerator.print(f"no checkpoint in {output_dir}; starting a new run")
+    _, global_step = training.resume(accelerator, config.resume_from_checkpoint, output_dir)
 
     # Each process renders its own shard; chunk_size = batch size makes batches independent of the
     # worker count, and ``start`` skips exactly the batches already trained on.

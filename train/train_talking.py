@@ -457,12 +457,7 @@ def main(argv: list[str] | None = None) -> None:
     scheduler = get_cosine_schedule_with_warmup(optimizer, config.lr_warmup_steps * accelerator.num_processes,
                                                 config.max_train_steps * accelerator.num_processes)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
-    global_step = 0
-    checkpoint = training.resume_path(config.resume_from_checkpoint, output_dir)
-    if checkpoint is not None:
-        accelerator.load_state(str(checkpoint))
-        global_step = training.checkpoint_step(checkpoint)
-        accelerator.print(f"resumed from {checkpoint} at step {global_step}")
+    _, global_step = training.resume(accelerator, config.resume_from_checkpoint, output_dir)
     if accelerator.is_main_process and config.report_to != "none":
         accelerator.init_trackers("train_talking", config={k: str(v) for k, v in dataclasses.asdict(config).items()})
 

@@ -305,12 +305,7 @@ def measure_conditioning(model_dir: Path, speaker: str, emotions: list[str], tex
 # ----- the loop -------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> None:
-    config = training.parse_config(TTSTrainConfig, sys.argv[1:] if argv is None else argv, __doc__.split("\n")[0])
-    try:
-        config.check()
-        train(config)
-    except EmotionError as err:  # a bad setting or corpus file: one line, not a traceback
-        raise SystemExit(f"train_tts.py: error: {err}") from None
+    training.run_trainer(TTSTrainConfig, train, argv, __doc__.split("\n")[0], "train_tts.py")
 
 
 def train(config: TTSTrainConfig) -> dict:

@@ -48,7 +48,7 @@ from train_image import (  # noqa: E402  (after the path it is found on)
 
 from emogen import training  # noqa: E402
 from emogen.errors import EmotionError  # noqa: E402
-from emogen.image.loading import FP16_VARIANT  # noqa: E402
+from emogen.image.loading import save_pipeline  # noqa: E402
 from emogen.video.data import EmoFacesCaptionedClips  # noqa: E402
 from emogen.video.loading import load_video_pipeline  # noqa: E402
 from emogen.video.pipeline import EmotionVideoPipeline  # noqa: E402
@@ -234,23 +234,14 @@ def log_validation(models: dict, config: VideoTrainConfig, accelerator: Accelera
 
 def save_result(models: dict, config: VideoTrainConfig, output_dir: Path) -> None:
     pipeline = pipeline_of(models)
-    if config.save_fp16:
-        pipeline.to(torch.float16).save_pretrained(output_dir, variant=FP16_VARIANT)
-        pipeline.to(torch.float32)
-    else:
-        pipeline.save_pretrained(output_dir)
+    save_pipeline(pipeline, output_dir, config.save_fp16)
     write_sampling_settings(output_dir, config)
 
 
 # ----- the loop ------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> None:
-    config = training.parse_config(VideoTrainConfig, sys.argv[1:] if argv is None else argv, __doc__.split("\n")[0])
-    try:
-        config.check()
-        train(config)
-    except EmotionError as err:  # a bad setting or model: one line, not a traceback
-        raise SystemExit(f"train_video.py: error: {err}") from None
+    training.run_trainer(VideoTrainConfig, train, argv, __doc__.split("\n")[0], "train_video.py")
 
 
 def train(config: VideoTrainConfig) -> None:

@@ -186,6 +186,16 @@ def recommended_sampling(model: str | os.PathLike) -> dict:
     return {key: value for key, value in values.items() if key in accepted and isinstance(value, accepted[key])}
 
 
+def save_pipeline(pipeline, folder: str | os.PathLike, fp16: bool) -> None:
+    """``save_pretrained`` of a trained pipeline, as the fp16 variant when ``fp16`` (what the shipped
+    checkpoints store); the pipeline is float32 again afterwards either way."""
+    if fp16:
+        pipeline.to(torch.float16).save_pretrained(folder, variant=FP16_VARIANT)
+        pipeline.to(torch.float32)
+    else:
+        pipeline.save_pretrained(folder)
+
+
 def save_adapter_only(folder: str | os.PathLike, emotion_adapter: EmotionAdapter, base_model: str, unet=None) -> Path:
     """Write the adapter-only format: ``emotion_adapter/``, ``unet_lora/`` when ``unet`` carries a peft
     LoRA adapter, and ``emogen_image.json`` last, so that a folder without it is visibly incomplete."""
