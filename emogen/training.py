@@ -103,12 +103,15 @@ def launch_command(script: str, argv: list[str], num_processes: int) -> str:
     return f"{launch} {shlex.join([script, *argv])}"
 
 
-def save_checkpoint(accelerator, output_dir: Path, step: int) -> Path:
+def save_checkpoint(accelerator, output_dir: Path, step: int, keep: int | None = None) -> Path:
     """``accelerator.save_state`` into ``checkpoint-{step}.partial``, renamed to ``checkpoint-{step}`` once
-    every process has written its part. Call it on every process."""
+    every process has written its part; with ``keep`` (``checkpoints_total_limit``), the oldest are
+    deleted first so that ``keep`` remain with it. Call it on every process."""
     final = output_dir / f"{CHECKPOINT_PREFIX}{step}"
     partial = final.with_name(final.name + PARTIAL_SUFFIX)
     if accelerator.is_main_process:
+        if keep is not None:
+            rotate_checkpoints(output_dir, keep)
         shutil.rmtree(partial, ignore_errors=True)
     accelerator.wait_for_everyone()
     accelerator.save_state(str(partial))

@@ -456,9 +456,7 @@ def run_training(accelerator: Accelerator, config, output_dir: Path, tracker: st
                               f"lr {lr_scheduler.get_last_lr()[0]:.2e} {time.time() - train_started:.0f}s")
             running, count = 0.0, 0
         if global_step % config.checkpointing_steps == 0:
-            if accelerator.is_main_process:
-                training.rotate_checkpoints(output_dir, config.checkpoints_total_limit)
-            saved = training.save_checkpoint(accelerator, output_dir, global_step)
+            saved = training.save_checkpoint(accelerator, output_dir, global_step, config.checkpoints_total_limit)
             if accelerator.is_main_process:
                 write_train_seconds(saved, seconds_before + time.time() - train_started)
         if config.validation_steps > 0 and global_step % config.validation_steps == 0:

@@ -393,10 +393,7 @@ def main(argv: list[str] | None = None) -> None:
         if config.validation_steps > 0 and global_step % config.validation_steps == 0 and accelerator.is_main_process:
             log_validation(accelerator.unwrap_model(model), config, accelerator, global_step)
         if global_step % config.checkpointing_steps == 0:
-            if accelerator.is_main_process:
-                training.rotate_checkpoints(output_dir, config.checkpoints_total_limit)
-            accelerator.wait_for_everyone()
-            training.save_checkpoint(accelerator, output_dir, global_step)
+            training.save_checkpoint(accelerator, output_dir, global_step, config.checkpoints_total_limit)
     train_seconds = time.time() - train_started
     accelerator.wait_for_everyone()
 

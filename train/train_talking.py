@@ -498,10 +498,7 @@ def main(argv: list[str] | None = None) -> None:
             accelerator.print(f"validation step {global_step}: {summary(metrics)}")
             model.train()
         if global_step % config.checkpointing_steps == 0:
-            if accelerator.is_main_process:
-                training.rotate_checkpoints(output_dir, config.checkpoints_total_limit)
-            accelerator.wait_for_everyone()
-            training.save_checkpoint(accelerator, output_dir, global_step)
+            training.save_checkpoint(accelerator, output_dir, global_step, config.checkpoints_total_limit)
     train_seconds = time.time() - train_started
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:

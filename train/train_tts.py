@@ -367,9 +367,7 @@ def train(config: TTSTrainConfig) -> dict:
             accelerator.print(f"step {step}: loss {terms['loss']:.3f} (mel {terms['loss_mel']:.3f}, "
                               f"kl {terms['loss_kl']:.3f}, disc {terms['loss_disc']:.3f})")
         if step % config.checkpointing_steps == 0 and step < config.max_train_steps:
-            if accelerator.is_main_process:
-                training.rotate_checkpoints(output_dir, config.checkpoints_total_limit)
-            training.save_checkpoint(accelerator, output_dir, step)
+            training.save_checkpoint(accelerator, output_dir, step, config.checkpoints_total_limit)
     loop_seconds = time.time() - loop_started
     fixed_after = fixed_batch_mel_loss(generator, vits, fixed, coqui_config, config.seed)
     accelerator.wait_for_everyone()
