@@ -95,6 +95,12 @@ def test_bad_augmentation_settings_are_named(kwargs, message):
         SpeakingAugmentation(**kwargs)
 
 
+def test_speaking_stills_open_over_the_talking_heads_loudness_range():
+    from emogen.talking.visemes import LOUDNESS_RANGE
+
+    assert SpeakingAugmentation().opening_range == LOUDNESS_RANGE
+
+
 def test_speaking_must_be_an_augmentation():
     with pytest.raises(EmotionError, match="SpeakingAugmentation"):
         EmoFacesStills(n=1, speaking=0.5)

@@ -34,7 +34,7 @@ from accelerate.utils import set_seed
 from diffusers.optimization import get_cosine_schedule_with_warmup
 
 from emogen import training
-from emogen.data.emofaces import CATEGORIES, KINDS, SPLITS, EmoFacesStills, SpeakingAugmentation
+from emogen.data.emofaces import BLINK_CLOSURES, CATEGORIES, KINDS, SPLITS, EmoFacesStills, SpeakingAugmentation
 from emogen.score.emofaces_model import EmoFacesNet
 from emogen.score.metrics import confusion_matrix, mae
 
@@ -177,18 +177,26 @@ def _speaking_samples(config: ScorerTrainConfig) -> int:
     return config.eval_samples if config.eval_speaking_samples is None else config.eval_speaking_samples
 
 
+def category_accuracy(rows: dict) -> dict:
+    """Top-1 and per-class accuracy, per-class counts and the confusion matrix of ``predict``'s rows."""
+    confusion = confusion_matrix(rows["category"], rows["predicted"], len(CATEGORIES))
+    return {
+        "top1_accuracy": float(np.trace(confusion) / confusion.sum()),
+        "per_class_accuracy": {name: float(confusion[i, i] / max(1, confusion[i].sum()))
+                               for i, name in enumerate(CATEGORIES)},
+        "per_class_count": {name: int(confusion[i].sum()) for i, name in enumerate(CATEGORIES)},
+        "confusion_matrix": confusion.tolist(),
+    }
+
+
 def evaluate_speaking(model: torch.nn.Module, config: ScorerTrainConfig, device: torch.device) -> dict:
     """Top-1 and per-class accuracy on held-out single categories that all speak (and some blink)."""
     speaking = SpeakingAugmentation(speech_prob=1.0, blink_prob=config.eval_speaking_blink_prob)
     dataset = EmoFacesStills(split="heldout", size=config.image_size, seed=config.eval_seed, rank=0, world_size=1,
                              n=_speaking_samples(config), kinds={"category": 1.0}, speaking=speaking)
     rows = predict(model, dataset, device, config.dataloader_num_workers)
-    confusion = confusion_matrix(rows["category"], rows["predicted"], len(CATEGORIES))
     return {
-        "top1_accuracy": float(np.trace(confusion) / confusion.sum()),
-        "per_class_accuracy": {name: float(confusion[i, i] / max(1, confusion[i].sum()))
-                               for i, name in enumerate(CATEGORIES)},
-        "confusion_matrix": confusion.tolist(),
+        **category_accuracy(rows),
         "va_mae_singles": mae(rows["va"], rows["predicted_va"]),
         "samples": int(len(rows["category"])),
         "blink_prob": config.eval_speaking_blink_prob,
@@ -202,14 +210,9 @@ def evaluate(model: torch.nn.Module, config: ScorerTrainConfig, device: torch.de
                       config.dataloader_num_workers)
     points = predict(model, EmoFacesStills(n=config.eval_va_samples, kinds={"va": 1.0}, **common), device,
                      config.dataloader_num_workers)
-    confusion = confusion_matrix(singles["category"], singles["predicted"], len(CATEGORIES))
     va, predicted_va = (np.concatenate([singles[k], points[k]]) for k in ("va", "predicted_va"))
-    per_class = {name: float(confusion[i, i] / max(1, confusion[i].sum())) for i, name in enumerate(CATEGORIES)}
     return {
-        "top1_accuracy": float(np.trace(confusion) / confusion.sum()),
-        "per_class_accuracy": per_class,
-        "per_class_count": {name: int(confusion[i].sum()) for i, name in enumerate(CATEGORIES)},
-        "confusion_matrix": confusion.tolist(),
+        **category_accuracy(singles),
         "va_mae": mae(va, predicted_va),
         "valence_mae": mae(va[:, 0], predicted_va[:, 0]),
         "arousal_mae": mae(va[:, 1], predicted_va[:, 1]),
@@ -244,13 +247,16 @@ def model_card(config: ScorerTrainConfig, metrics: dict, command: str) -> str:
     fp16_text = (f"fp16 weights (`diffusion_pytorch_model.fp16.safetensors`, load with `variant=\"fp16\"`): "
                  f"top-1 {fp16['top1_accuracy']:.4f}, VA MAE {fp16['va_mae']:.4f} on the same evaluation set "
                  f"({'written' if fp16['written'] else 'not written: accuracy dropped'})." if fp16 else "")
+    augmentation = speaking_augmentation(config)
+    (shut_low, shut_high), (part_low, part_high) = BLINK_CLOSURES
     speaking_text = (f"Speaking stills (`SpeakingAugmentation`): {config.speech_prob:.0%} of the "
                      f"{' and '.join(config.speaking_kinds)} stills get a random speech "
                      "mouth (one or two of the talking head's visemes, `emogen.talking.visemes`, opening scaled "
-                     "U(0.25, 1.5) as loudness scales it, laid over the expression by the talking head's own rule, "
+                     f"U({augmentation.opening_range[0]:g}, {augmentation.opening_range[1]:g}) as loudness scales "
+                     "it, laid over the expression by the talking head's own rule, "
                      f"`emogen.talking.expression.speaking_face`) and {config.blink_prob:.0%} a blink (closure "
-                     "U(0.8, 1) or U(0.1, 0.8), half each); the label stays the still's emotion.\n\n"
-                     if config.speech_prob > 0 or config.blink_prob > 0 else "")
+                     f"U({shut_low:g}, {shut_high:g}) or U({part_low:g}, {part_high:g}), half each); the label stays "
+                     "the still's emotion.\n\n" if augmentation is not None else "")
     speaking = metrics.get("speaking")
     speaking_eval = (f"- Speaking stills (the same held-out identities, {speaking['samples']} single categories, every one "
                      f"with a random speech mouth, {speaking['blink_prob']:.0%} blinking): top-1 "

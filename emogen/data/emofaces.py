@@ -227,6 +227,8 @@ class SpeakingAugmentation:
 
     speech_prob: float = 0.0
     blink_prob: float = 0.0
+    # emogen.talking.visemes.LOUDNESS_RANGE (a test holds them equal; importing visemes here would pull
+    # emogen.speech and scipy.signal into every EmoFaces import).
     opening_range: tuple[float, float] = (0.25, 1.5)
     shape_range: tuple[float, float] = (0.5, 1.0)
     kinds: tuple[str, ...] = tuple(STILL_KINDS)  # still kinds that may speak and blink (others stay plain)
@@ -253,8 +255,9 @@ class SpeakingAugmentation:
         return self.speech_prob > 0 or self.blink_prob > 0
 
 
-def random_speech_mouth(rng: np.random.Generator, opening_range: tuple[float, float] = (0.25, 1.5),
-                        shape_range: tuple[float, float] = (0.5, 1.0)) -> np.ndarray:
+def random_speech_mouth(rng: np.random.Generator,
+                        opening_range: tuple[float, float] = SpeakingAugmentation.opening_range,
+                        shape_range: tuple[float, float] = SpeakingAugmentation.shape_range) -> np.ndarray:
     """(52,) a speech mouth as the talking head's viseme track has them on one frame.
 
     Two visemes of ``emogen.talking.visemes`` (any of the 15, silence and /p b m/ included: lips together
@@ -262,7 +265,8 @@ def random_speech_mouth(rng: np.random.Generator, opening_range: tuple[float, fl
     channels scaled by U(opening_range) (loudness), the lip shape by U(shape_range). When /p b m/ leads
     the mix the lips are sealed over the jaw, as the viseme track seals them.
     """
-    from emogen.talking.visemes import MOUTH_BLENDSHAPES, VISEME_SHAPES, VISEMES
+    from emogen.talking.effort import EFFORT_CHANNELS
+    from emogen.talking.visemes import LIP_PARTING_CHANNELS, MOUTH_BLENDSHAPES, VISEME_SHAPES, VISEMES
 
     first, second = (str(v) for v in rng.choice(VISEMES, size=2))
     weight = float(rng.uniform(0.5, 1.0))  # the sound at this frame leads its neighbour
@@ -272,17 +276,12 @@ def random_speech_mouth(rng: np.random.Generator, opening_range: tuple[float, fl
         for name, value in VISEME_SHAPES[viseme].items():
             mouth[BLENDSHAPE_INDEX[name]] += share * value
     for name in MOUTH_BLENDSHAPES:
-        mouth[BLENDSHAPE_INDEX[name]] *= opening if name in _OPENING_CHANNELS else shape
+        mouth[BLENDSHAPE_INDEX[name]] *= opening if name in EFFORT_CHANNELS else shape  # loudness scales opening
     if first == "PP":
-        for name in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight",
-                     "mouthFunnel", "tongueOut"):
+        for name in LIP_PARTING_CHANNELS:
             mouth[BLENDSHAPE_INDEX[name]] = 0.0
         mouth[BLENDSHAPE_INDEX["mouthClose"]] = mouth[BLENDSHAPE_INDEX["jawOpen"]]
     return np.clip(mouth, 0.0, 1.0)
-
-
-_OPENING_CHANNELS = frozenset({"jawOpen", "mouthClose", "mouthLowerDownLeft", "mouthLowerDownRight",
-                               "mouthUpperUpLeft", "mouthUpperUpRight"})
 
 
 def _speaking(expression: np.ndarray, mouth: np.ndarray, arousal: float) -> np.ndarray:
@@ -295,6 +294,8 @@ def _speaking(expression: np.ndarray, mouth: np.ndarray, arousal: float) -> np.n
 
 
 _AUGMENT_CODE = 1  # the speaking draws: their own generator, beside the still's
+# A blink's lid closure: half the blinking stills nearly shut, half part-way (frames inside a blink).
+BLINK_CLOSURES = ((0.8, 1.0), (0.1, 0.8))
 
 
 def speaking_still(spec: FaceSpec, index: int, split: str, seed: int, augmentation: SpeakingAugmentation) -> FaceSpec:
@@ -304,7 +305,8 @@ def speaking_still(spec: FaceSpec, index: int, split: str, seed: int, augmentati
     rng = np.random.default_rng([seed, _SPLIT_CODES[split], _STREAM_CODES["stills"], index, _AUGMENT_CODE])
     speaks, blinks = rng.random() < augmentation.speech_prob, rng.random() < augmentation.blink_prob
     mouth = random_speech_mouth(rng, augmentation.opening_range, augmentation.shape_range)
-    closure = float(rng.uniform(0.8, 1.0) if rng.random() < 0.5 else rng.uniform(0.1, 0.8))
+    shut, partway = BLINK_CLOSURES
+    closure = float(rng.uniform(*shut) if rng.random() < 0.5 else rng.uniform(*partway))
     return dataclasses.replace(spec, speech_mouth=tuple(float(v) for v in mouth) if speaks else None,
                                blink=max(spec.blink, closure) if blinks else spec.blink)
 

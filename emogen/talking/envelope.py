@@ -9,14 +9,19 @@ def rms_envelope(audio: np.ndarray, sample_rate: int, fps: float, n_frames: int)
     """(n_frames,) RMS of the audio heard while each frame is on screen: frame f shows from f / fps
     to (f + 1) / fps (so it stands for the instant (f + 0.5) / fps, as the mouth tracks do)."""
     audio = np.asarray(audio, dtype=np.float64).ravel()
+    return np.sqrt(frame_means(audio * audio, sample_rate, fps, n_frames))
+
+
+def frame_means(samples: np.ndarray, sample_rate: int, fps: float, n_frames: int) -> np.ndarray:
+    """(n_frames,) the mean of ``samples`` over each frame's time on screen (frame f: f / fps to
+    (f + 1) / fps); 0 for frames past the end."""
     hop = sample_rate / fps
     # Cumulative sums make every window O(1): a long clip costs one pass over the samples.
-    power = np.concatenate([[0.0], np.cumsum(audio * audio)])
+    sums = np.concatenate([[0.0], np.cumsum(samples)])
     edges = np.round(np.arange(n_frames + 1) * hop).astype(np.int64)
-    start = np.clip(edges[:-1], 0, len(audio))
-    stop = np.clip(edges[1:], 0, len(audio))
-    width = np.maximum(stop - start, 1)
-    return np.sqrt((power[stop] - power[start]) / width)
+    start = np.clip(edges[:-1], 0, len(samples))
+    stop = np.clip(edges[1:], 0, len(samples))
+    return (sums[stop] - sums[start]) / np.maximum(stop - start, 1)
 
 
 LOWPASS_HZ = 10.0
@@ -40,9 +45,4 @@ def lowpass_envelope(audio: np.ndarray, sample_rate: int, fps: float, n_frames: 
     amplitude = np.abs(hilbert(audio))
     lowpass = butter(4, cutoff_hz, fs=sample_rate, output="sos")
     smooth = sosfiltfilt(lowpass, amplitude) if len(audio) > 30 else amplitude  # filtfilt needs some samples
-    hop = sample_rate / fps
-    sums = np.concatenate([[0.0], np.cumsum(smooth)])
-    edges = np.round(np.arange(n_frames + 1) * hop).astype(np.int64)
-    start = np.clip(edges[:-1], 0, len(smooth))
-    stop = np.clip(edges[1:], 0, len(smooth))
-    return (sums[stop] - sums[start]) / np.maximum(stop - start, 1)
+    return frame_means(smooth, sample_rate, fps, n_frames)

@@ -367,11 +367,15 @@ def loudness_factors(segments: list, audio: np.ndarray, sample_rate: int | None)
     return factors
 
 
+# What a sealed /p b m/ holds down: the channels that part the lips.
+LIP_PARTING_CHANNELS: tuple[str, ...] = ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+                                         "mouthUpperUpRight", "mouthFunnel", "tongueOut")
+
+
 def _seal_bilabials(mouth: np.ndarray, segments: list, times: np.ndarray, fps: float) -> None:
     """Close the lips on the frames of each /p b m/ (at least the nearest one, however short it is)."""
     pp = _SHAPES["PP"]
-    parting = [_LOCAL[n] for n in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
-                                    "mouthUpperUpRight", "mouthFunnel", "tongueOut")]
+    parting = [_LOCAL[n] for n in LIP_PARTING_CHANNELS]
     pressing = [_LOCAL[n] for n in ("mouthPressLeft", "mouthPressRight", "mouthRollLower", "mouthRollUpper")]
     jaw, close = _LOCAL["jawOpen"], _LOCAL["mouthClose"]
     for start, end, viseme, _ in segments:
