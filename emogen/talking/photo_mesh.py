@@ -53,6 +53,13 @@ def face_tesselation() -> np.ndarray:
                      for k in range(0, len(edges), 3)], dtype=np.int32)
 
 
+def face_oval_mask(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) bool: inside the landmarks' face oval."""
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[list(FACE_OVAL), :2]).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
 def strip(upper: tuple[int, ...] | np.ndarray, lower: tuple[int, ...] | np.ndarray,
           closed: bool = False) -> list[tuple[int, int, int]]:
     """Triangles filling the band between two paths of equal length (vertex indices)."""

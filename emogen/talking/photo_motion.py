@@ -157,7 +157,6 @@ class ExpressionRig:
         self.below_lids = (q[:, 1] > lower_lid_line(q[:, 0]) + 1e-6).astype(float)
 
         self.jaw = self._jaw_weights(landmarks)
-        self._seal = self._seal_basis()
         # ``unit_basis``: the hand-written shapes; ``basis``: scaled by the calibrated gains.
         self.unit_basis = np.zeros((NUM_BLENDSHAPES, self.n, 2))
         for name in BLENDSHAPE_INDEX:
@@ -175,20 +174,30 @@ class ExpressionRig:
         self.gains = np.array([float(gains.get(name, 1.0)) for name in BLENDSHAPE_NAMES])
         self.basis = self.unit_basis * self.gains[:, None, None]
 
-    def lip_seal(self, amount: float) -> np.ndarray:
-        """(478, 2) pixels closing ``amount`` of the still's gap between the inner lips (each
-        inner contour travels half of it; the lip bodies follow a little)."""
-        return amount * self._seal
+    def close_lips(self, moves: np.ndarray, amount: float) -> np.ndarray:
+        """(478, 2) pixels to add to ``moves`` (the blendshape displacements) so that ``amount`` of
+        the inner-lip gap those moves leave is closed, and the inner contours never cross.
 
-    def _seal_basis(self) -> np.ndarray:
+        The gap is measured after the moves, not on the still: a smiling still's jaw and upper lip
+        already come together when the smile is taken away, and closing the still's whole gap on
+        top of that drove the lower lip up through the upper one (by up to 0.3 IOD): the lip
+        texture folded over itself and the teeth showed through the fold."""
         upper, lower = list(LIPS_UPPER_INNER), list(LIPS_LOWER_INNER)
-        gap = np.maximum(self.q[lower, 1] - self.q[upper, 1], 0.0)  # (11,) in IOD units, along v
+        frame = self.frame
+        warped = self.q + np.stack([moves @ frame.ex, moves @ frame.ey], axis=1) / frame.iod
+        gap = warped[lower, 1] - warped[upper, 1]  # (11,) in IOD units, along v, after the moves
+        close = gap - (1.0 - amount) * np.maximum(gap, 0.0)  # > 0 closes, < 0 uncrosses
         out = np.zeros((self.n, 2))
-        out[upper, 1] += gap / 2
-        out[lower, 1] -= gap / 2
-        # The lip bodies follow a third of the way, so the lips roll together instead of thinning.
+        out[upper, 1] += close / 2
+        out[lower, 1] -= close / 2
+        # The lip bodies follow: a third of the way when closing, so the lips roll together instead
+        # of thinning; all the way when uncrossing, since the bodies crossed with their contours.
+        along = warped[upper, 0]
+        order = np.argsort(along)
         for contour, sign, mask in ((upper, 1, self.upper), (lower, -1, self.lower)):
-            follow = self._near(self.mouth_centre, 0.2, mask) * (gap.max() / 6)
+            share = np.interp(self.q[:, 0], along[order], close[order] / 2)
+            share = np.where(share > 0, share / 3, share)
+            follow = self._near(self.mouth_centre, 0.2, mask) * share
             follow[contour] = 0.0
             out[:, 1] += sign * follow
         return self.frame.to_pixels(out)

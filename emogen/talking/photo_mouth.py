@@ -6,7 +6,8 @@ opens, as less light reaches the back of the mouth), a band of upper teeth under
 in speech, where the upper incisors show and the lower ones mostly do not), a thinner lower band,
 and a tongue resting on the floor of the mouth. Everything is measured along the face's own axes,
 so a rolled head gets a rolled mouth. Colours are plain RGB; the still's own colours are not used
-because the interior of a closed mouth was never photographed.
+because the interior of a closed mouth was never photographed; they are only desaturated as far as
+the still's own face is (a black-and-white photo gets a grey mouth, not a red one).
 """
 from __future__ import annotations
 
@@ -17,15 +18,29 @@ CAVITY = np.array([62.0, 24.0, 28.0])
 UPPER_TEETH = np.array([226.0, 221.0, 208.0])
 LOWER_TEETH = np.array([196.0, 190.0, 178.0])
 TONGUE = np.array([168.0, 78.0, 84.0])
+# Mean (max - min) over RGB of a face in a colour photo is 30-80 levels; below this the photo is
+# taken to be as far desaturated as its face (0 = grey).
+FULL_COLOUR_CHROMA = 24.0
+LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as cv2's RGB2GRAY
+
+
+def face_saturation(still: np.ndarray, face: np.ndarray) -> float:
+    """How colourful the still's face is, in [0, 1] (0: grey): ``face`` is a boolean mask."""
+    pixels = still[face].astype(np.float32)
+    if not len(pixels):
+        return 1.0
+    chroma = float((pixels.max(axis=1) - pixels.min(axis=1)).mean())
+    return float(np.clip(chroma / FULL_COLOUR_CHROMA, 0.0, 1.0))
 
 
 def paint_mouth_interior(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, ex: np.ndarray,
                          ey: np.ndarray, iod: float, amount: float, teeth: float = 1.0,
-                         tongue_out: float = 0.0) -> None:
+                         tongue_out: float = 0.0, saturation: float = 1.0) -> None:
     """Paint (in place) the interior bounded by the inner-lip contours ``upper`` and ``lower``
     ((K, 2) pixels, corner to corner, sharing their end points), blended in by ``amount`` in [0, 1].
     ``teeth`` in [0, 1] scales the upper teeth band: a raised upper lip or a smile bares the teeth,
-    a plain jaw drop (surprise) mostly shows the dark cavity.
+    a plain jaw drop (surprise) mostly shows the dark cavity. ``saturation`` in [0, 1] scales the
+    colours' chroma about their luma (see ``face_saturation``).
     ``ex``/``ey`` are the face's across/down image directions, ``iod`` its inter-ocular distance."""
     if amount <= 0.0:
         return
@@ -83,6 +98,9 @@ def paint_mouth_interior(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray
     teeth_shade = (1.0 - 0.4 * side**2) * (1.0 - 0.15 * depth)
     colour = _over(colour, UPPER_TEETH * teeth_shade[..., None], upper_teeth)
 
+    if saturation < 1.0:
+        grey = (colour @ LUMA)[..., None]
+        colour = grey + saturation * (colour - grey)
     region = frame[y0:y1, x0:x1].astype(np.float32)
     frame[y0:y1, x0:x1] = np.clip(region * (1.0 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
 
