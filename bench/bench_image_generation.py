@@ -5,7 +5,7 @@ PER_CATEGORY, and a 5 x 5 valence-arousal grid x GRID_REPEATS. Every case gets B
 (seeds s, s+1, ...); single-sample numbers average over all candidates, best-of numbers take the
 candidate the verifier keeps. All images are scored by the shipped EmoFaces scorer.
 
-Models: the shipped checkpoints/emofaces-image (adapter in "both" mode, 5000 steps), and the
+Models: the shipped checkpoints/emofaces-image (adapter in "both" mode, 6000 steps), and the
 equal-budget ablation in runs/emofaces-image-ablation/ (or $EMOGEN_ABLATION_ROOT): the adapter and
 the two baselines (the emotion's words in the prompt; diffusers' class_labels projection into the time
 embedding), each trained ABLATION_STEPS steps with the same data, batch, seed and settings (the adapter
