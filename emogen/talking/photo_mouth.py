@@ -18,8 +18,8 @@ CAVITY = np.array([62.0, 24.0, 28.0])
 UPPER_TEETH = np.array([226.0, 221.0, 208.0])
 LOWER_TEETH = np.array([196.0, 190.0, 178.0])
 TONGUE = np.array([168.0, 78.0, 84.0])
-# Mean (max - min) over RGB of a face in a colour photo is 30-80 levels; below this the photo is
-# taken to be as far desaturated as its face (0 = grey).
+# Mean (max - min) over RGB of a face in a colour photo: 29-99 levels on the photo bench's colour
+# portraits (0 on black-and-white ones); below this the mouth is desaturated as far as the face is.
 FULL_COLOUR_CHROMA = 24.0
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as cv2's RGB2GRAY
 
