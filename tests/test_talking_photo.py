@@ -10,7 +10,7 @@ from skimage.metrics import structural_similarity
 
 from emogen.errors import EmotionError
 from emogen.face.landmarks import FaceLandmarker
-from emogen.face.rig import BLENDSHAPE_INDEX, emotion_to_blendshapes
+from emogen.face.rig import BLENDSHAPE_INDEX, BLENDSHAPE_NAMES, emotion_to_blendshapes
 from emogen.talking.photo import MIN_FACE_PX, PhotoPortrait, read_photo
 from emogen.talking.photo_mesh import LIPS_LOWER_INNER, LIPS_UPPER_INNER
 from emogen.talking.photo_motion import FaceFrame
@@ -355,3 +355,50 @@ def test_a_black_and_white_photo_gets_a_grey_mouth(landmarker, portrait):
     mouth = portrait.landmarker.detect(coloured)[0].landmarks[[13, 14], :2].mean(axis=0).round().astype(int)
     patch = coloured[mouth[1] - 2:mouth[1] + 3, mouth[0] - 2:mouth[0] + 3].astype(int)
     assert (patch.max(axis=2) - patch.min(axis=2)).mean() > 15
+
+
+# --- gaze ------------------------------------------------------------------------------------------------
+
+def eye_openings(landmarks: np.ndarray, size: int, grow: int = 2) -> np.ndarray:
+    """(size, size) bool: inside either eye's lid contour, dilated by ``grow`` pixels."""
+    from emogen.talking.photo_gaze import EYE_CONTOURS
+
+    mask = np.zeros((size, size), np.uint8)
+    for upper, lower in EYE_CONTOURS.values():
+        contour = np.concatenate([landmarks[list(upper), :2], landmarks[list(lower[::-1]), :2]])
+        cv2.fillPoly(mask, [np.round(contour).astype(np.int32)], 1)
+    return cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+
+
+def test_gaze_moves_the_irises_the_way_the_landmarker_reads_them(portrait):
+    from emogen.talking.photo_gaze import look, with_look
+
+    readings, iris_offsets = [], []
+    commands = (-0.5, 0.0, 0.5)  # towards the subject's right, ahead, towards her left (+-15 degrees)
+    for horizontal in commands:
+        frame = portrait.render(with_look(portrait.still_blendshapes, horizontal, 0.0))
+        found = portrait.landmarker.detect(frame)[0]
+        readings.append(look(np.array([found.blendshapes.get(name, 0.0) for name in BLENDSHAPE_NAMES]))[0])
+        frame_axes = FaceFrame.from_landmarks(found.landmarks)
+        corners = frame_axes.coordinates(found.landmarks[[33, 133, 362, 263]])
+        irises = frame_axes.coordinates(found.landmarks[[468, 473]])
+        iris_offsets.append(float(np.mean([irises[0, 0] - corners[:2, 0].mean(), irises[1, 0] - corners[2:, 0].mean()])))
+    # MediaPipe's own gaze estimate and the iris position within the eye both follow the command.
+    assert readings[0] < readings[1] - 0.1 and readings[2] > readings[1] + 0.1, readings
+    assert iris_offsets[0] < iris_offsets[1] < iris_offsets[2], iris_offsets
+    assert iris_offsets[2] - iris_offsets[0] > 0.03  # IOD; the model asks for 2 R sin(15 deg) = 0.098
+
+
+def test_gaze_changes_only_the_eye_openings(portrait):
+    from emogen.talking.photo_gaze import with_look
+
+    ahead = portrait.render(portrait.still_blendshapes)
+    aside = portrait.render(with_look(portrait.still_blendshapes, 0.6, -0.4))
+    changed = np.abs(aside.astype(int) - ahead.astype(int)).max(axis=2) > 0
+    assert changed.sum() > 50
+    assert not changed[~eye_openings(portrait.face.landmarks, portrait.size)].any()
+    # A shut eye has no opening to move an iris in: a blink looks the same with or without gaze.
+    blink = with_value(portrait.still_blendshapes, eyeBlinkLeft=1.0, eyeBlinkRight=1.0)
+    shut = portrait.render(blink)
+    shut_aside = portrait.render(with_look(blink, 0.6, -0.4))
+    assert np.array_equal(shut_aside, shut)

@@ -43,14 +43,16 @@ def test_a_resumed_run_equals_an_uninterrupted_one_and_the_result_loads(tmp_path
     from emogen.video.loading import load_video_pipeline
 
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    # Both runs share part of every clip's noise across frames, so resuming must restore that too.
+    correlated = ["--noise_correlation", "0.5"]
     log = train("--image_model", str(image_model), "--output_dir", str(straight), "--max_train_steps", "4",
-                "--validation_steps", "2")
+                "--validation_steps", "2", *correlated)
     assert "validation step 2: ccc_valence" in log.stdout
     assert (straight / "validation" / "step-000002.png").is_file()
     train("--image_model", str(image_model), "--output_dir", str(resumed), "--max_train_steps", "2",
-          "--validation_steps", "0")
+          "--validation_steps", "0", *correlated)
     log = train("--image_model", str(image_model), "--output_dir", str(resumed), "--max_train_steps", "4",
-                "--validation_steps", "0", "--resume_from_checkpoint", "latest")
+                "--validation_steps", "0", "--resume_from_checkpoint", "latest", *correlated)
     assert f"resumed from {resumed / 'checkpoint-2'} at step 2" in log.stdout
 
     a, b = weights(straight), weights(resumed)
@@ -64,6 +66,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one_and_the_result_loads(tmp_path
     assert facts["clip_frames"] == 4 and facts["train_clips"] == 4
     assert facts["trained_parameters"] < facts["unet_parameters"]
     pipeline = load_video_pipeline(straight, local_files_only=True)
+    assert pipeline.config.noise_correlation == 0.5, "the model samples with the noise it was trained on"
     pipeline.set_progress_bar_config(disable=True)
     clip = pipeline("a cartoon portrait of a person", "joy@0 -> sadness@1.5", num_frames=4, fps=2, num_inference_steps=1,
                     seed=0).frames
@@ -72,6 +75,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one_and_the_result_loads(tmp_path
 
 @pytest.mark.parametrize("args, message", [
     (["--snr_gamma", "5"], "snr_gamma"),
+    (["--noise_correlation", "1"], "noise_correlation must be a number in [0, 1)"),
     (["--clip_duration", "20"], "frames; must be in"),
     (["--video_model", "somewhere"], "exactly one of image_model"),
     (["--image_model", "/nonexistent/model"], "no image model at /nonexistent/model"),

@@ -53,6 +53,7 @@ from emogen.image.evaluate import bench_cases, contact_sheet, evaluate
 from emogen.image.loading import SAMPLING_FILE, load_image_pipeline, save_adapter_only, save_pipeline
 from emogen.image.pipeline import EmotionDiffusionPipeline
 from emogen.image.tiny import ARCHITECTURES, tiny_components
+from emogen.video.noise import correlated_noise_like
 
 TRAIN_MODES = ("adapter", "lora", "full")
 # Written into every checkpoint-N, so that a resumed run's model card counts the whole run's training time.
@@ -234,7 +235,8 @@ def diffusion_loss(model: ConditionedUNet, batch: dict, models: dict, noise_sche
     with torch.no_grad():
         latents = pixels if vae is None else vae.encode(pixels).latent_dist.sample() * vae.config.scaling_factor
     batch_size = latents.shape[0]
-    noise = torch.randn_like(latents)
+    # Video clips may share part of their noise across frames (VideoTrainConfig.noise_correlation).
+    noise = correlated_noise_like(latents, getattr(config, "noise_correlation", 0.0))
     timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (batch_size,), device=device)
     noisy = noise_scheduler.add_noise(latents, noise, timesteps)
 

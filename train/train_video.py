@@ -51,6 +51,7 @@ from emogen.errors import EmotionError  # noqa: E402
 from emogen.image.loading import save_pipeline  # noqa: E402
 from emogen.video.data import EmoFacesCaptionedClips  # noqa: E402
 from emogen.video.loading import load_video_pipeline  # noqa: E402
+from emogen.video.noise import check_noise_correlation  # noqa: E402
 from emogen.video.pipeline import EmotionVideoPipeline  # noqa: E402
 from emogen.video.unet import motion_parameters  # noqa: E402
 
@@ -67,6 +68,9 @@ class VideoTrainConfig:
     motion_num_attention_heads: int = 4
     motion_max_seq_length: int = 32
     train_adapter: bool = True  # also train the emotion adapter (else the motion modules only)
+    # share of every frame's noise common to the whole clip (emogen.video.noise; PYoCo's mixed noise);
+    # saved with the model, which samples with it
+    noise_correlation: float = 0.0
     # data: EmoFaces clips of fps * duration + 1 frames
     resolution: int = 64
     clip_fps: float = 4.0
@@ -118,6 +122,7 @@ class VideoTrainConfig:
         for name, accepted in choices.items():
             if getattr(self, name) not in accepted:
                 raise EmotionError(f"{name} must be one of {', '.join(accepted)}; got {getattr(self, name)!r}")
+        check_noise_correlation(self.noise_correlation)
         if self.snr_gamma is not None:
             raise EmotionError("snr_gamma: min-SNR weighting is not implemented for video; leave it null")
         for name in ("text_dropout", "emotion_dropout"):
@@ -182,9 +187,10 @@ class ConditionedMotionUNet(torch.nn.Module):
         return self.unet(noisy, timesteps, encoder_hidden_states=hidden_states).sample
 
 
-def pipeline_of(models: dict) -> EmotionVideoPipeline:
+def pipeline_of(models: dict, config: VideoTrainConfig) -> EmotionVideoPipeline:
     pipeline = EmotionVideoPipeline(**{name: models[name] for name in
-                                       ("unet", "vae", "text_encoder", "tokenizer", "scheduler", "emotion_adapter")})
+                                       ("unet", "vae", "text_encoder", "tokenizer", "scheduler", "emotion_adapter")},
+                                    noise_correlation=config.noise_correlation)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
 
@@ -211,7 +217,7 @@ def log_validation(models: dict, config: VideoTrainConfig, accelerator: Accelera
     from emogen.image.evaluate import contact_sheet
     from emogen.video.metrics import evaluate_clips, validation_cases
 
-    pipeline = pipeline_of(models)
+    pipeline = pipeline_of(models, config)
     cases = validation_cases(config.validation_clips, config.validation_frames, config.validation_fps, seed=config.seed + 7)
     call = {"num_inference_steps": config.validation_inference_steps, "guidance_scale": config.validation_guidance_scale}
     metrics, clips = evaluate_clips(pipeline, scorer, cases, **call)
@@ -233,7 +239,7 @@ def log_validation(models: dict, config: VideoTrainConfig, accelerator: Accelera
 # ----- saving --------------------------------------------------------------------------------------------
 
 def save_result(models: dict, config: VideoTrainConfig, output_dir: Path) -> None:
-    pipeline = pipeline_of(models)
+    pipeline = pipeline_of(models, config)
     save_pipeline(pipeline, output_dir, config.save_fp16)
     write_sampling_settings(output_dir, config)
 

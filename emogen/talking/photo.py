@@ -10,7 +10,8 @@ blendshape displacements (emogen.talking.photo_motion) are built then.
 
 Per frame: the change from the still's measured blendshapes to the requested ones moves the
 landmarks (so a smiling still can be made neutral or sad), the head pose rotates them in 3D about
-the head's centre, the mesh warp draws the frame from the still, and the mouth interior is painted
+the head's centre, the mesh warp draws the frame from the still (the irises then slide inside the
+eye openings for the gaze, emogen.talking.photo_gaze), and the mouth interior is painted
 where the lips part further than in the still. Pixels outside the mesh's outer ring are the still's.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from emogen.errors import EmotionError
 from emogen.face.landmarks import FaceDetection, FaceLandmarker
 from emogen.face.rig import BLENDSHAPE_INDEX, BLENDSHAPE_NAMES, BlendshapeInput, check_blendshapes
 from emogen.io import Media
+from emogen.talking.photo_gaze import IRISES, eye_opening, gaze_shifts, iris_radius, redirect_gaze
 from emogen.talking.photo_mesh import (FACE_OVAL, LIPS_LOWER_INNER, LIPS_UPPER_INNER, NUM_LANDMARKS, WarpMesh,
                                        face_oval_mask)
 from emogen.talking.photo_motion import EAR_SIDES, ExpressionRig, FaceFrame
@@ -39,9 +41,9 @@ MIN_FRAME_SCALE = 1.6  # tighter crops are used when the photo ends close to the
 FRAME_LIFT = 0.08  # the crop centre sits this many face sizes above the face's, to show the hair
 HEAD_RING_FOLLOWS = 0.7  # how much of the jaw/brow motion of the face outline the head ring shares
 POSE_LIMITS = {"yaw": (-30.0, 30.0), "pitch": (-20.0, 20.0), "roll": (-25.0, 25.0)}
-# Gaze would need the irises re-drawn; a portrait keeps the still's gaze.
-IGNORED_BLENDSHAPES = tuple(n for n in BLENDSHAPE_NAMES if n.startswith("eyeLook"))
-_IGNORED = [BLENDSHAPE_INDEX[n] for n in IGNORED_BLENDSHAPES]
+# Gaze moves no landmark: the irises are redrawn inside the eye openings (emogen.talking.photo_gaze).
+GAZE_BLENDSHAPES = tuple(n for n in BLENDSHAPE_NAMES if n.startswith("eyeLook"))
+_GAZE = [BLENDSHAPE_INDEX[n] for n in GAZE_BLENDSHAPES]
 
 
 def read_photo(image: Media) -> np.ndarray:
@@ -160,6 +162,10 @@ class PhotoPortrait:
 
         landmarks = self.face.landmarks.astype(np.float64)
         self.still_blendshapes = np.array([self.face.blendshapes.get(n, 0.0) for n in BLENDSHAPE_NAMES])
+        # The still's gaze is the rest gaze: a requested look turns the eyes from where the photo looks.
+        # (MediaPipe's eyeLook readings of stills are large and noisy, e.g. eyeLookDown from the lids'
+        # shape; subtracting them moved the irises on every render and cost FER accuracy.)
+        self.still_blendshapes[_GAZE] = 0.0
         self.mesh = WarpMesh(landmarks, size)
         self.rig = ExpressionRig(landmarks)
         self._landmarks = landmarks
@@ -171,6 +177,8 @@ class PhotoPortrait:
         self._ring_turns = 1.0 - 0.75 * np.clip(below / max(below.max(), 1e-6), 0.0, 1.0)
         self._still_gap = _centre_gap(landmarks[:, :2], self.rig.frame.ey)
         self._saturation = face_saturation(self.still, face_oval_mask(landmarks, size))
+        self._iris_radii = {side: iris_radius(landmarks, side) for side in IRISES}
+        self._eye_openings = {side: eye_opening(landmarks, side) for side in IRISES}
 
     # --- set-up ------------------------------------------------------------------------------------
 
@@ -214,7 +222,7 @@ class PhotoPortrait:
         values = check_blendshapes(blendshapes)
         yaw, pitch, roll = check_pose(pose)
         delta = values - self.still_blendshapes
-        delta[_IGNORED] = 0.0
+        delta[_GAZE] = 0.0
         moves = self.rig.displacement(delta)
         moves += self.rig.close_lips(moves, lip_seal(self.still_blendshapes, values))
 
@@ -236,6 +244,10 @@ class PhotoPortrait:
 
         map_x, map_y, _ = self.mesh.maps(target, depth)
         y0, y1, x0, x1 = self.mesh.box
+        face = FaceFrame.from_landmarks(points[:, :2])  # axes after the head's roll
+        looks = gaze_shifts(values - self.still_blendshapes)
+        shifts = {side: face.to_pixels(shift) for side, shift in looks.items()}
+        redirect_gaze(map_x, map_y, (x0, y0), points, shifts, self._iris_radii, self._eye_openings)
         frame = self.still.copy()
         warped = cv2.remap(self.still, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         inside = ~self.mesh.static_mask[y0:y1, x0:x1]

@@ -34,7 +34,7 @@ FOLD_TOLERANCE = 0.002  # share of the face area allowed to fold (slivers at the
 MIN_TRIANGLE_AREA = 0.5  # px^2: lip and lid strips of a closed mouth/eye have zero area, skip them
 
 # Groups of blendshapes that share a gain; MediaPipe's reading of a group is the mean of its names.
-# Not calibrated: eyeLook* (the renderer keeps the still's gaze), tongueOut (painted, no landmark
+# Not calibrated: eyeLook* (no landmark moves: photo_gaze slides the irises), tongueOut (painted, no landmark
 # moves) and mouthClose (it only acts on an open jaw; the landmarker reads it with jawOpen).
 CALIBRATION_GROUPS: dict[str, tuple[str, ...]] = {
     stem: tuple(n for n in BLENDSHAPE_NAMES if n in (stem, stem + "Left", stem + "Right"))

@@ -10,8 +10,8 @@ which keeps the upper lip still when the jaw drops and the lids apart from the b
 
 Magnitudes are per unit blendshape and were set by eye on the scikit-image astronaut and checked
 by the FER2013 scorer and by MediaPipe re-measuring the rendered frames (bench/bench_talking_photo.py).
-Gaze (eyeLook*) and tongueOut move no landmark: gaze would need the iris re-drawn, and the tongue
-is painted by emogen.talking.photo_mouth.
+Gaze (eyeLook*) and tongueOut move no landmark: the irises are redrawn by emogen.talking.photo_gaze
+and the tongue is painted by emogen.talking.photo_mouth.
 """
 from __future__ import annotations
 

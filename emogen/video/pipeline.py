@@ -26,7 +26,6 @@ import torch
 from diffusers import AutoencoderKL, DiffusionPipeline, MotionAdapter, UNet2DConditionModel, UNetMotionModel
 from diffusers.schedulers import KarrasDiffusionSchedulers
 from diffusers.utils import BaseOutput
-from diffusers.utils.torch_utils import randn_tensor
 from PIL import ImageOps
 from transformers import CLIPTextModel, CLIPTokenizer
 
@@ -36,6 +35,7 @@ from emogen.errors import EmotionError
 from emogen.image.adapter import EmotionAdapter
 from emogen.image.pipeline import EmotionDiffusionPipeline, EmotionSpec
 from emogen.video.clip import check_arc_fits, check_frame_count
+from emogen.video.noise import check_noise_correlation, frame_correlated_noise, scheduler_step
 from emogen.video.unet import motion_unet
 from emogen.videofile import check_fps
 
@@ -65,6 +65,7 @@ class EmotionVideoPipeline(EmotionDiffusionPipeline):
         scheduler: KarrasDiffusionSchedulers,
         emotion_adapter: EmotionAdapter | None = None,
         motion_adapter: MotionAdapter | None = None,
+        noise_correlation: float = 0.0,
     ):
         DiffusionPipeline.__init__(self)
         if isinstance(unet, UNet2DConditionModel):
@@ -78,6 +79,9 @@ class EmotionVideoPipeline(EmotionDiffusionPipeline):
         check_adapter(emotion_adapter, unet)
         self.register_modules(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
                               scheduler=scheduler, emotion_adapter=emotion_adapter, motion_adapter=None)
+        # How the motion modules were trained (emogen.video.noise); saved in model_index.json, so a
+        # loaded model samples with the noise it learned on.
+        self.register_to_config(noise_correlation=check_noise_correlation(noise_correlation))
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1) if vae is not None else 1
 
     @property
@@ -105,6 +109,7 @@ class EmotionVideoPipeline(EmotionDiffusionPipeline):
         height: int | None = None,
         width: int | None = None,
         eta: float = 0.0,
+        noise_correlation: float | None = None,
         output_type: str = "np",
         return_dict: bool = True,
         callback: Callable[[int, int], None] | None = None,
@@ -118,6 +123,8 @@ class EmotionVideoPipeline(EmotionDiffusionPipeline):
             image: a still to animate (image-to-video); None: text-to-video.
             strength: image-to-video only: how much of the still is noised away (0..1).
             anchor_first_frame: image-to-video only: frame 0 stays the still.
+            noise_correlation: how much of every frame's noise is shared (emogen.video.noise); None:
+                what the model was trained with (``self.config.noise_correlation``).
             The rest as `EmotionDiffusionPipeline.__call__`.
 
         Returns:
@@ -134,6 +141,8 @@ class EmotionVideoPipeline(EmotionDiffusionPipeline):
         arc, times = self.check_clip(emotion, num_frames, fps)
         frame_emotions = [arc.at(float(t)) for t in times]
         still = self.check_still(image, strength, anchor_first_frame, height, width)
+        correlation = check_noise_correlation(
+            self.config.get("noise_correlation", 0.0) if noise_correlation is None else noise_correlation)
         for name, value in (("prompt", prompt), ("negative_prompt", negative_prompt)):
             if not isinstance(value, str) and not (name == "negative_prompt" and value is None):
                 raise EmotionError(f"{name} must be one string (one clip per call), got {value!r}")
@@ -157,7 +166,7 @@ class EmotionVideoPipeline(EmotionDiffusionPipeline):
         timesteps = self.scheduler.timesteps
         shape = (1, self.unet.config.in_channels, num_frames, height // self.vae_scale_factor,
                  width // self.vae_scale_factor)
-        noise = randn_tensor(shape, generator=generator, device=device, dtype=encoder_hidden_states.dtype)
+        noise = frame_correlated_noise(shape, correlation, generator, device, encoder_hidden_states.dtype)
         still_latents = None
         if still is None:
             latents = noise * self.scheduler.init_noise_sigma
@@ -176,7 +185,8 @@ class EmotionVideoPipeline(EmotionDiffusionPipeline):
                                        return_dict=False)[0]
                 noise_pred = self.guide(dict(zip(branches, prediction.chunk(len(branches)))), guidance_scale,
                                         emotion_guidance_scale)
-                latents = self.scheduler.step(noise_pred, timestep, latents, **extra_step_kwargs, return_dict=False)[0]
+                latents = scheduler_step(self.scheduler, noise_pred, timestep, latents, correlation, generator,
+                                         extra_step_kwargs)
                 if anchor_first_frame and still_latents is not None:
                     latents[:, :, 0] = self.anchor(still_latents[:, :, 0], noise[:, :, 0], timesteps, step + 1)
                 progress_bar.update()
