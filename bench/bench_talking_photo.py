@@ -33,7 +33,7 @@ from emogen import assets  # noqa: E402
 from emogen.benchmark import Metric, run_benchmark  # noqa: E402
 from emogen.errors import EmotionError  # noqa: E402
 from emogen.face.landmarks import FaceLandmarker  # noqa: E402
-from emogen.face.rig import BLENDSHAPE_INDEX, BLENDSHAPE_NAMES, emotion_to_blendshapes  # noqa: E402
+from emogen.face.rig import BLENDSHAPE_INDEX, check_blendshapes, emotion_to_blendshapes  # noqa: E402
 from emogen.score.photo import FerScorer  # noqa: E402
 from emogen.talking.photo import PhotoPortrait, read_photo  # noqa: E402
 from emogen.talking.photo_gaze import look, with_look  # noqa: E402
@@ -118,18 +118,16 @@ def gaze_sweep(portrait: PhotoPortrait) -> dict[str, float]:
     """Commanded vs re-measured look: the renders' eyeLook blendshapes as MediaPipe reads them (its own
     estimate from the iris and lid landmarks), minus its reading of the still, for a horizontal and a
     vertical sweep of both eyes. Pearson r and the slope (measured per commanded unit) of each."""
-    still = look(np.array([portrait.face.blendshapes.get(n, 0.0) for n in BLENDSHAPE_NAMES]))
+    still = look(check_blendshapes(portrait.face.blendshapes))
     result = {}
     for axis, name in enumerate(("horizontal", "vertical")):
-        commanded = GAZE_SWEEP
         measured = []
-        for value in commanded:
+        for value in GAZE_SWEEP:
             command = (value, 0.0) if axis == 0 else (0.0, value)
             found = portrait.landmarker.detect(portrait.render(with_look(portrait.still_blendshapes, *command)))[0]
-            reading = look(np.array([found.blendshapes.get(n, 0.0) for n in BLENDSHAPE_NAMES]))
-            measured.append(reading[axis] - still[axis])
-        result[f"{name}_r"] = float(np.corrcoef(commanded, measured)[0, 1])
-        result[f"{name}_slope"] = float(np.polyfit(commanded, measured, 1)[0])
+            measured.append(look(check_blendshapes(found.blendshapes))[axis] - still[axis])
+        result[f"{name}_r"] = float(np.corrcoef(GAZE_SWEEP, measured)[0, 1])
+        result[f"{name}_slope"] = float(np.polyfit(GAZE_SWEEP, measured, 1)[0])
     return result
 
 

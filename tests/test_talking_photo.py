@@ -10,7 +10,7 @@ from skimage.metrics import structural_similarity
 
 from emogen.errors import EmotionError
 from emogen.face.landmarks import FaceLandmarker
-from emogen.face.rig import BLENDSHAPE_INDEX, BLENDSHAPE_NAMES, emotion_to_blendshapes
+from emogen.face.rig import BLENDSHAPE_INDEX, check_blendshapes, emotion_to_blendshapes
 from emogen.talking.photo import MIN_FACE_PX, PhotoPortrait, read_photo
 from emogen.talking.photo_mesh import LIPS_LOWER_INNER, LIPS_UPPER_INNER
 from emogen.talking.photo_motion import FaceFrame
@@ -378,7 +378,7 @@ def test_gaze_moves_the_irises_the_way_the_landmarker_reads_them(portrait):
     for horizontal in commands:
         frame = portrait.render(with_look(portrait.still_blendshapes, horizontal, 0.0))
         found = portrait.landmarker.detect(frame)[0]
-        readings.append(look(np.array([found.blendshapes.get(name, 0.0) for name in BLENDSHAPE_NAMES]))[0])
+        readings.append(look(check_blendshapes(found.blendshapes))[0])
         frame_axes = FaceFrame.from_landmarks(found.landmarks)
         corners = frame_axes.coordinates(found.landmarks[[33, 133, 362, 263]])
         irises = frame_axes.coordinates(found.landmarks[[468, 473]])

@@ -222,6 +222,7 @@ class PhotoPortrait:
         values = check_blendshapes(blendshapes)
         yaw, pitch, roll = check_pose(pose)
         delta = values - self.still_blendshapes
+        looks = gaze_shifts(delta)  # the irises turn (redirect_gaze below); no landmark moves for gaze
         delta[_GAZE] = 0.0
         moves = self.rig.displacement(delta)
         moves += self.rig.close_lips(moves, lip_seal(self.still_blendshapes, values))
@@ -245,18 +246,16 @@ class PhotoPortrait:
         map_x, map_y, _ = self.mesh.maps(target, depth)
         y0, y1, x0, x1 = self.mesh.box
         face = FaceFrame.from_landmarks(points[:, :2])  # axes after the head's roll
-        looks = gaze_shifts(values - self.still_blendshapes)
         shifts = {side: face.to_pixels(shift) for side, shift in looks.items()}
         redirect_gaze(map_x, map_y, (x0, y0), points, shifts, self._iris_radii, self._eye_openings)
         frame = self.still.copy()
         warped = cv2.remap(self.still, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         inside = ~self.mesh.static_mask[y0:y1, x0:x1]
         frame[y0:y1, x0:x1][inside] = warped[inside]
-        self._paint_mouth(frame, points[:, :2], values)
+        self._paint_mouth(frame, points[:, :2], face, values)
         return frame
 
-    def _paint_mouth(self, frame: np.ndarray, points: np.ndarray, values: np.ndarray) -> None:
-        face = FaceFrame.from_landmarks(points)  # axes after the head's roll
+    def _paint_mouth(self, frame: np.ndarray, points: np.ndarray, face: FaceFrame, values: np.ndarray) -> None:
         iod = self.rig.frame.iod
         wider = _centre_gap(points, face.ey) - self._still_gap
         amount = float(np.clip((wider - 0.01 * iod) / (0.04 * iod), 0.0, 1.0))

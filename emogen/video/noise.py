@@ -40,6 +40,13 @@ def mix_frame_noise(own: torch.Tensor, shared: torch.Tensor, correlation: float)
     return math.sqrt(correlation) * shared + math.sqrt(1.0 - correlation) * own
 
 
+def shared_frame_noise(shape, generator: torch.Generator | None, device=None, dtype=None) -> torch.Tensor:
+    """One Gaussian draw of ``shape`` with size 1 on the frame axis: the part every frame shares."""
+    shared_shape = list(shape)
+    shared_shape[FRAME_DIM] = 1
+    return randn_tensor(tuple(shared_shape), generator=generator, device=device, dtype=dtype)
+
+
 def frame_correlated_noise(shape, correlation: float, generator: torch.Generator | None = None,
                            device=None, dtype=None) -> torch.Tensor:
     """Unit Gaussian noise of ``shape`` (5-D latents) whose frames correlate by ``correlation``.
@@ -48,10 +55,7 @@ def frame_correlated_noise(shape, correlation: float, generator: torch.Generator
     own = randn_tensor(tuple(shape), generator=generator, device=device, dtype=dtype)
     if correlation == 0.0:
         return own
-    shared_shape = list(shape)
-    shared_shape[FRAME_DIM] = 1
-    shared = randn_tensor(tuple(shared_shape), generator=generator, device=device, dtype=dtype)
-    return mix_frame_noise(own, shared, correlation)
+    return mix_frame_noise(own, shared_frame_noise(shape, generator, device, dtype), correlation)
 
 
 def correlated_noise_like(latents: torch.Tensor, correlation: float) -> torch.Tensor:
@@ -81,9 +85,7 @@ def correlated_ddpm_step(scheduler: DDPMScheduler, model_output: torch.Tensor, t
         return prev
     own = randn_tensor(model_output.shape, generator=replay, device=model_output.device, dtype=model_output.dtype)
     sigma = scheduler._get_variance(t) ** 0.5  # noqa: SLF001  (the std DDPMScheduler.step multiplies z by)
-    shared_shape = list(own.shape)
-    shared_shape[FRAME_DIM] = 1
-    shared = randn_tensor(tuple(shared_shape), generator=generator, device=own.device, dtype=own.dtype)
+    shared = shared_frame_noise(own.shape, generator, own.device, own.dtype)
     return prev + sigma * (mix_frame_noise(own, shared, correlation) - own)
 
 

@@ -142,7 +142,7 @@ class EmotionVideoPipeline(EmotionDiffusionPipeline):
         frame_emotions = [arc.at(float(t)) for t in times]
         still = self.check_still(image, strength, anchor_first_frame, height, width)
         correlation = check_noise_correlation(
-            self.config.get("noise_correlation", 0.0) if noise_correlation is None else noise_correlation)
+            self.config.noise_correlation if noise_correlation is None else noise_correlation)
         for name, value in (("prompt", prompt), ("negative_prompt", negative_prompt)):
             if not isinstance(value, str) and not (name == "negative_prompt" and value is None):
                 raise EmotionError(f"{name} must be one string (one clip per call), got {value!r}")
