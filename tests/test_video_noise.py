@@ -1,5 +1,5 @@
 """Frame-correlated noise (emogen.video.noise): its statistics, the DDPM step that adds it, and the pipeline
-that samples with the correlation its model was trained on."""
+that samples with the correlation its model was trained on unless asked for another."""
 import numpy as np
 import pytest
 import torch
@@ -97,14 +97,23 @@ def test_the_pipeline_keeps_its_correlation_through_save_and_load_and_shared_noi
     # The motion modules are untrained (zero output), so each frame is the image model on its own
     # noise: the more of it the frames share, the less they differ.
     differences = [frame_difference(pipeline("a face", "joy", noise_correlation=c, **call).frames)
-                   for c in (0.0, 0.5, 0.9)]
-    assert differences[0] > differences[1] > differences[2]
+                   for c in (0.0, 0.5, 0.9, 1.0)]
+    assert differences[0] > differences[1] > differences[2] > differences[3]
+    # c = 1: one draw for every frame, initial and every DDPM step's, so with one emotion for the whole
+    # clip and nothing from the (untrained) motion modules the frames are the same image.
+    assert differences[3] < 1e-6
 
 
-@pytest.mark.parametrize("value", [1.0, -0.1, "half", True])
+def test_full_correlation_gives_every_frame_the_same_noise():
+    noise = frame_correlated_noise((2, 3, 5, 8, 8), 1.0, torch.Generator().manual_seed(0))
+    assert torch.equal(noise, noise[:, :, :1].expand_as(noise))
+    assert abs(float(noise.std()) - 1.0) < 0.1
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, "half", True])
 def test_a_bad_correlation_is_named(value):
     pipeline = EmotionVideoPipeline(**tiny_video_components(mode="both"))
-    with pytest.raises(EmotionError, match="noise_correlation must be a number in \\[0, 1\\)"):
+    with pytest.raises(EmotionError, match="noise_correlation must be a number in \\[0, 1\\]"):
         pipeline("a face", "joy", num_frames=4, fps=4, num_inference_steps=1, noise_correlation=value)
     with pytest.raises(EmotionError, match="noise_correlation"):
         EmotionVideoPipeline(**tiny_video_components(mode="both"), noise_correlation=value)

@@ -396,11 +396,12 @@ def make_optimizer(config, trainable: list, accelerator: Accelerator):
     return optimizer, lr_scheduler
 
 
-def write_sampling_settings(output_dir: Path, config) -> None:
-    """The settings validation sampled with: what `emogen image` / `emogen video` use for the model by default."""
+def write_sampling_settings(output_dir: Path, config, **extra) -> None:
+    """The settings validation sampled with (steps, guidance, and any ``extra`` such as the video trainer's
+    noise correlation): what `emogen image` / `emogen video` use for the model by default."""
     (output_dir / SAMPLING_FILE).write_text(json.dumps(
         {"num_inference_steps": config.validation_inference_steps,
-         "guidance_scale": config.validation_guidance_scale}, indent=2) + "\n")
+         "guidance_scale": config.validation_guidance_scale, **extra}, indent=2) + "\n")
 
 
 def run_training(accelerator: Accelerator, config, output_dir: Path, tracker: str, model, models: dict, trainable: list,

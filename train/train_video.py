@@ -106,6 +106,9 @@ class VideoTrainConfig:
     validation_fps: float = 4.0
     validation_inference_steps: int = 10
     validation_guidance_scale: float = 3.0
+    # the noise correlation validation samples with, saved as the model's recommended sampling value
+    # (emogen.video.noise: sampling may share more noise than training did); None: noise_correlation
+    validation_noise_correlation: float | None = None
     validation_scorer: str = "emofaces"  # emofaces | none
     report_to: str = "tensorboard"  # tensorboard | none
     # the result
@@ -123,6 +126,8 @@ class VideoTrainConfig:
             if getattr(self, name) not in accepted:
                 raise EmotionError(f"{name} must be one of {', '.join(accepted)}; got {getattr(self, name)!r}")
         check_noise_correlation(self.noise_correlation)
+        if self.validation_noise_correlation is not None:
+            check_noise_correlation(self.validation_noise_correlation)
         if self.snr_gamma is not None:
             raise EmotionError("snr_gamma: min-SNR weighting is not implemented for video; leave it null")
         for name in ("text_dropout", "emotion_dropout"):
@@ -187,6 +192,11 @@ class ConditionedMotionUNet(torch.nn.Module):
         return self.unet(noisy, timesteps, encoder_hidden_states=hidden_states).sample
 
 
+def sampling_correlation(config: VideoTrainConfig) -> float:
+    """The noise correlation validation samples with and the model recommends."""
+    return config.noise_correlation if config.validation_noise_correlation is None else config.validation_noise_correlation
+
+
 def pipeline_of(models: dict, config: VideoTrainConfig) -> EmotionVideoPipeline:
     pipeline = EmotionVideoPipeline(**{name: models[name] for name in
                                        ("unet", "vae", "text_encoder", "tokenizer", "scheduler", "emotion_adapter")},
@@ -219,7 +229,8 @@ def log_validation(models: dict, config: VideoTrainConfig, accelerator: Accelera
 
     pipeline = pipeline_of(models, config)
     cases = validation_cases(config.validation_clips, config.validation_frames, config.validation_fps, seed=config.seed + 7)
-    call = {"num_inference_steps": config.validation_inference_steps, "guidance_scale": config.validation_guidance_scale}
+    call = {"num_inference_steps": config.validation_inference_steps, "guidance_scale": config.validation_guidance_scale,
+            "noise_correlation": sampling_correlation(config)}
     metrics, clips = evaluate_clips(pipeline, scorer, cases, **call)
     from PIL import Image
 
@@ -241,7 +252,7 @@ def log_validation(models: dict, config: VideoTrainConfig, accelerator: Accelera
 def save_result(models: dict, config: VideoTrainConfig, output_dir: Path) -> None:
     pipeline = pipeline_of(models, config)
     save_pipeline(pipeline, output_dir, config.save_fp16)
-    write_sampling_settings(output_dir, config)
+    write_sampling_settings(output_dir, config, noise_correlation=sampling_correlation(config))
 
 
 # ----- the loop ------------------------------------------------------------------------------------------

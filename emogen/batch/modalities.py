@@ -140,6 +140,7 @@ class VideoJob:
     seed: int = 0
     steps: int | None = None
     guidance: float | None = None
+    noise_correlation: float | None = None  # None: the model's recommended (emogen.video.noise)
     model: str | None = None  # None: the shipped checkpoints/emofaces-video
 
     def check(self) -> None:
@@ -156,6 +157,10 @@ class VideoJob:
         _at_least("steps", self.steps, 1)
         if not 0 <= self.strength <= 1:
             raise FieldError("strength", f"must be in [0, 1], got {self.strength!r}")
+        if self.noise_correlation is not None:
+            from emogen.video.noise import check_noise_correlation
+
+            _checked("noise_correlation", check_noise_correlation, self.noise_correlation)
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,23 @@ class PhotoPortrait:
         """One size x size x 3 uint8 frame making ``blendshapes`` (52 values or a name -> value
         mapping, in [0, 1]) at head ``pose`` (yaw, pitch, roll degrees; None = the still's pose)."""
         values = check_blendshapes(blendshapes)
+        points, target, depth, looks = self.targets(values, pose)
+        map_x, map_y, _ = self.mesh.maps(target, depth)
+        y0, y1, x0, x1 = self.mesh.box
+        face = FaceFrame.from_landmarks(points[:, :2])  # axes after the head's roll
+        shifts = {side: face.to_pixels(shift) for side, shift in looks.items()}
+        redirect_gaze(map_x, map_y, (x0, y0), points, shifts, self._iris_radii, self._eye_openings)
+        frame = self.still.copy()
+        warped = cv2.remap(self.still, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        inside = ~self.mesh.static_mask[y0:y1, x0:x1]
+        frame[y0:y1, x0:x1][inside] = warped[inside]
+        self._paint_mouth(frame, points[:, :2], face, values)
+        return frame
+
+    def targets(self, blendshapes: BlendshapeInput, pose: Sequence[float] | None = None):
+        """Where ``render`` moves the mesh: (landmarks (478, 3) after the expression and the turn, every
+        mesh vertex's target (V, 2), its depth (V,), each eye's gaze shift in face units)."""
+        values = check_blendshapes(blendshapes)
         yaw, pitch, roll = check_pose(pose)
         delta = values - self.still_blendshapes
         looks = gaze_shifts(delta)  # the irises turn (redirect_gaze below); no landmark moves for gaze
@@ -242,18 +259,7 @@ class PhotoPortrait:
             ring[:n_oval] = head_ring[:, :2]
         target = np.concatenate([points[:, :2], ring])
         depth = np.concatenate([points[:, 2], head_ring[:, 2], self._ring_depth[n_oval:]])
-
-        map_x, map_y, _ = self.mesh.maps(target, depth)
-        y0, y1, x0, x1 = self.mesh.box
-        face = FaceFrame.from_landmarks(points[:, :2])  # axes after the head's roll
-        shifts = {side: face.to_pixels(shift) for side, shift in looks.items()}
-        redirect_gaze(map_x, map_y, (x0, y0), points, shifts, self._iris_radii, self._eye_openings)
-        frame = self.still.copy()
-        warped = cv2.remap(self.still, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        inside = ~self.mesh.static_mask[y0:y1, x0:x1]
-        frame[y0:y1, x0:x1][inside] = warped[inside]
-        self._paint_mouth(frame, points[:, :2], face, values)
-        return frame
+        return points, target, depth, looks
 
     def _paint_mouth(self, frame: np.ndarray, points: np.ndarray, face: FaceFrame, values: np.ndarray) -> None:
         iod = self.rig.frame.iod

@@ -98,11 +98,16 @@ class WarpMesh:
         oval_ids = np.array(FACE_OVAL)
 
         moving = [tuple(t) for t in face_tesselation()]
+        skin = len(moving)
         moving += strip(LIPS_UPPER_INNER, LIPS_LOWER_INNER)
         moving += strip(RIGHT_EYE_UPPER, RIGHT_EYE_LOWER) + strip(LEFT_EYE_UPPER, LEFT_EYE_LOWER)
+        gaps = len(moving)
         moving += strip(oval_ids, self.head_ring_ids, closed=True)
         moving += strip(self.head_ring_ids, self.outer_ring_ids, closed=True)
         self.triangles = np.array(moving, dtype=np.int32)  # everything inside the outer ring
+        # The lip and eye gaps close (and may invert) by design when the lips meet or the lids shut.
+        self.gap_triangles = np.zeros(len(moving), dtype=bool)
+        self.gap_triangles[skin:gaps] = True
 
         # The region outside the outer ring never moves; frames copy it from the still.
         outline = np.round(self.source[self.outer_ring_ids] * 16).astype(np.int32)
@@ -116,6 +121,17 @@ class WarpMesh:
         y0, y1, x0, x1 = self.box
         grid_y, grid_x = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self._grid = (grid_x, grid_y)
+
+    def folded(self, target: np.ndarray) -> np.ndarray:
+        """(K, 3) the skin and head triangles that vertices moved to ``target`` (V, 2) turn over: where the
+        warp folds the picture onto itself (the lip and eye gaps are left out)."""
+        def signed_area(points: np.ndarray) -> np.ndarray:
+            a, b, c = (points[self.triangles[:, k]] for k in range(3))
+            return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+        before, after = signed_area(self.source), signed_area(np.asarray(target, dtype=np.float64))
+        turned = (np.abs(before) > 1e-3) & (np.sign(before) != np.sign(after)) & ~self.gap_triangles
+        return self.triangles[turned]
 
     def maps(self, target: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Backward maps over ``self.box`` for the vertices moved to ``target`` (V, 2).

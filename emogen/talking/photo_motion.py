@@ -47,6 +47,14 @@ BROW = {-1: RIGHT_BROW, +1: LEFT_BROW}
 UPPER_LIP_MIDDLE, LOWER_LIP_MIDDLE = 0, 17
 CHIN, EAR_SIDES, HAIRLINE = 152, (234, 454), 10
 SIDES = {"Left": +1, "Right": -1}
+# A raised brow's pull fades to zero over the forehead above it, over at least this many IOD: past the
+# face outline's top onto the hair where the forehead MediaPipe finds is short (fringes). Over the
+# landmarks' own forehead (as short as 0.3 IOD) a surprised brow on a frowning still (0.5 IOD of travel:
+# the still's browDown removed, then AU1+2) overtook the outline and folded the forehead onto the hair.
+# Upper-face and head triangles turned over by six emotions' renders (joy, sadness, surprise, fear,
+# anger, disgust) of every bench portrait: 177 at 0.3, 89 at 0.6, 64 at 0.8, 59 at 1.0; FER2013 on the
+# tuning faces only (astronaut, LFW 40-69): 74, 76, 79, 79 of 124 right.
+MIN_FOREHEAD = 0.8
 
 # Gains on the hand-written displacements, per group (both sides of a pair share one), fitted by
 # bench/calibrate_photo_motion.py (emogen.talking.photo_calibration): each group is commanded at
@@ -271,7 +279,7 @@ class ExpressionRig:
         anchor = self._anchor(ids)
         across = np.exp(-(self.q[:, 0] - anchor[0]) ** 2 / (2 * sigma**2))
         below = self.q[:, 1] - anchor[1]
-        forehead = max(anchor[1] - self.q[HAIRLINE, 1], 0.3)
+        forehead = max(anchor[1] - self.q[HAIRLINE, 1], MIN_FOREHEAD)
         brow_to_lid = max(float(self._lid_line(anchor[0])) - anchor[1], 0.1)
         down = np.where(below > 0, np.clip(self.lid_height / brow_to_lid, 0, 1), np.clip(1 + below / forehead, 0, 1))
         return across * down * (self.lid_height > 1e-6)

@@ -45,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, help="denoising steps (default: the model's recommended, else 25)")
     parser.add_argument("--guidance", type=float, help="guidance scale (default: the model's recommended, else 3)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    parser.add_argument("--noise-correlation", type=float, metavar="C",
+                        help="how much of the noise all frames share, 0..1: higher is steadier (less flicker) but "
+                             "draws less motion such as blinks; default: the model's recommended, else its "
+                             "training value")
     parser.add_argument("--model", help="video model folder: an emogen video pipeline, an AnimateDiff folder, or an "
                                         "image model to animate (default: $EMOGEN_VIDEO_MODEL, else the shipped "
                                         "checkpoints/emofaces-video)")
@@ -75,6 +79,8 @@ def run_video(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} must be a positive integer, got {value}")
     if args.seed < 0:
         raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
+    if args.noise_correlation is not None and not 0.0 <= args.noise_correlation <= 1.0:
+        raise UsageError(f"--noise-correlation must be in [0, 1], got {args.noise_correlation:g}")
     if not 0.0 <= args.strength <= 1.0:
         raise UsageError(f"--strength must be in [0, 1], got {args.strength:g}")
     if args.image is None and args.anchor_first_frame:
@@ -109,7 +115,8 @@ def run_video(args: argparse.Namespace) -> int:
             args.prompt, args.emotion, frames=args.frames, fps=args.fps,
             image=None if args.image is None else str(args.image), strength=args.strength,
             anchor_first_frame=args.anchor_first_frame, steps=args.steps, guidance=args.guidance, seed=args.seed,
-            model=model, device=args.device, scorer=args.scorer, callback=progress,
+            noise_correlation=args.noise_correlation, model=model, device=args.device, scorer=args.scorer,
+            callback=progress,
         )
     outputs, audio, sidecar_extra = [args.out], None, {}
     if args.soundtrack:

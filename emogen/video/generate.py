@@ -103,6 +103,7 @@ def generate_video(
     guidance: float | None = None,
     emotion_guidance: float | None = None,
     seed: int = 0,
+    noise_correlation: float | None = None,
     model: str | os.PathLike | None = None,
     device: str = "cpu",
     scorer: str | None = "emofaces",
@@ -111,13 +112,18 @@ def generate_video(
 ) -> VideoResult:
     """Generate and score one clip. ``pipeline`` reuses a loaded `EmotionVideoPipeline` (the UI keeps
     one); else ``model`` is loaded (default: the shipped checkpoints/emofaces-video). ``steps`` and
-    ``guidance`` default to the model's recommendation (else DEFAULT_STEPS / DEFAULT_GUIDANCE)."""
+    ``guidance`` default to the model's recommendation (else DEFAULT_STEPS / DEFAULT_GUIDANCE);
+    ``noise_correlation`` (emogen.video.noise: how much noise the frames share, 0..1; higher is steadier)
+    to the model's recommendation, else the value it was trained with."""
     from emogen.image.loading import recommended_sampling
     from emogen.video.loading import default_video_model, load_video_pipeline
     from emogen.video.metrics import clip_measures
+    from emogen.video.noise import check_noise_correlation
     from emogen.video.pipeline import to_uint8
 
     request = check_request(prompt, emotion, frames, fps, image)
+    if noise_correlation is not None:
+        check_noise_correlation(noise_correlation)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise EmotionError(f"seed must be an integer >= 0, got {seed!r}")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0):
@@ -134,13 +140,15 @@ def generate_video(
     recommended = recommended_sampling(model) if model is not None and Path(model).is_dir() else {}
     steps = recommended.get("num_inference_steps", DEFAULT_STEPS) if steps is None else steps
     guidance = recommended.get("guidance_scale", DEFAULT_GUIDANCE) if guidance is None else guidance
+    if noise_correlation is None:
+        noise_correlation = recommended.get("noise_correlation", pipeline.config.noise_correlation)
 
     started = time.perf_counter()
     output = pipeline(
         request.prompt, request.arc, num_frames=request.frames, fps=request.fps, image=request.still,
         strength=strength, anchor_first_frame=anchor_first_frame, num_inference_steps=steps,
-        guidance_scale=guidance, emotion_guidance_scale=emotion_guidance, seed=seed, output_type="np",
-        callback=callback,
+        guidance_scale=guidance, emotion_guidance_scale=emotion_guidance, seed=seed,
+        noise_correlation=noise_correlation, output_type="np", callback=callback,
     )
     seconds = time.perf_counter() - started
     clip = to_uint8(output.frames)
@@ -164,6 +172,7 @@ def generate_video(
         "steps": steps,
         "guidance": guidance,
         "emotion_guidance": guidance if emotion_guidance is None else emotion_guidance,
+        "noise_correlation": float(noise_correlation),
         "image": request.image_source,
         "strength": strength if request.still is not None else None,
         "anchor_first_frame": anchor_first_frame if request.still is not None else None,

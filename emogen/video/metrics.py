@@ -10,6 +10,10 @@
   flicker; and (b) over the whole frame, whose ratio to the ground truth's (``flicker_ratio``) says
   how much more the generated clip changes from frame to frame than the real one does. The ground
   truth's static-region value is 0 by construction, so a ratio is only meaningful for (b).
+  **Motion kept** (``moving_change_ratio``): the same difference over the pixels that do change in the
+  ground truth (face, head), against the ground truth's there. Read with the flicker ratio: a clip
+  whose frames barely differ has a low flicker ratio and a motion-kept ratio well under 1 (its blinks
+  and head motion are gone).
 - **Identity consistency**: histogram intersection of colour histograms (8 bins per channel) between
   each frame and a reference (the first frame; for image-to-video also the given still). EmoFaces
   identities are colours (hair, skin, shirt, background) and shapes, and a colour histogram is
@@ -158,9 +162,14 @@ def clip_measures(frames: np.ndarray, targets: Sequence[Emotion], estimates: Seq
         result["static_flicker"] = frame_difference(frames, mask)
         result["gt_static_flicker"] = frame_difference(ground_truth, mask)
         result["gt_flicker"] = frame_difference(ground_truth)
-        result["flicker_ratio"] = result["flicker"] / result["gt_flicker"] if result["gt_flicker"] > 0 else float("nan")
+        result["flicker_ratio"] = _ratio(result["flicker"], result["gt_flicker"])
+        result["moving_change_ratio"] = _ratio(frame_difference(frames, ~mask), frame_difference(ground_truth, ~mask))
         result["gt_identity_consistency"] = identity_consistency(ground_truth)
     return result
+
+
+def _ratio(value: float, reference: float) -> float:
+    return value / reference if reference > 0 else float("nan")
 
 
 # ----- many clips ----------------------------------------------------------------------------------------
@@ -169,9 +178,9 @@ def score_frames(scorer, frames: np.ndarray) -> list:
     return scorer.score_batch(list(frames))
 
 
-SUMMARY_KEYS = ("ccc_valence", "ccc_arousal", "end_state_correct", "flicker_ratio", "static_flicker",
-                "gt_static_flicker", "flicker", "gt_flicker", "identity_consistency", "gt_identity_consistency",
-                "identity_to_still")
+SUMMARY_KEYS = ("ccc_valence", "ccc_arousal", "end_state_correct", "flicker_ratio", "moving_change_ratio",
+                "static_flicker", "gt_static_flicker", "flicker", "gt_flicker", "identity_consistency",
+                "gt_identity_consistency", "identity_to_still")
 
 
 def summarise(per_clip: list[dict]) -> dict:

@@ -5,12 +5,19 @@ and one per frame, so each frame's noise is still unit Gaussian while any two fr
 by ``c`` (the ``noise_correlation``). A video model trained on such noise learns that what the frames
 have in common is carried by the shared part; sampled from it, the frames agree where the clip does
 not move. With independent noise (c = 0) every frame starts from its own draw and the motion modules
-must remove the difference. Measured on the EmoFaces video model (400 CPU steps, c = 0.5 against 0):
-image-to-video flicker 3.03x -> 2.72x the ground truth's, text-to-video flicker 8.41x -> 9.40x; the
-emotion curves held (checkpoints/emofaces-video/README.md).
+must remove the difference.
 
-A model trained with correlation c must be sampled with c: the initial noise and, for ancestral
-samplers (DDPM), the noise each step adds.
+Training and sampling need not use the same c. Measured on the shipped EmoFaces video model (trained
+with c = 0.5, 400 CPU steps; bench/bench_video.py): sampled with its training value, text-to-video
+flicker is 9.4x the ground truth's; sampled with nearly all of the noise shared it drops steeply
+(c 0.9: 4.7x, 0.99: 1.6x, 0.997: 0.98x on 4 development clips), because what differs between frames
+then comes from the per-frame emotion and the motion modules rather than from independent noise. It
+is not free: the face also moves less (at 0.997 it keeps 0.36x of the ground truth's motion, and
+arousal CCC falls from 0.80 to 0.74 over the 10 bench clips), and at c = 1 every frame starts from,
+and every DDPM step adds, one draw: no flicker, and none of the motion the model can only draw from
+noise (blinks, head motion). So the sampling value is a steadiness-versus-motion setting, recommended
+per model in its emogen_sampling.json; the training value is stored in model_index.json and is the
+pipeline's default.
 """
 from __future__ import annotations
 
@@ -27,9 +34,10 @@ FRAME_DIM = 2  # latents are [batch, channels, frames, height, width]
 
 
 def check_noise_correlation(value) -> float:
-    """``value`` as a float in [0, 1), or EmotionError naming it (1 would make every frame the same)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
-        raise EmotionError(f"noise_correlation must be a number in [0, 1) (0: independent frames), got {value!r}")
+    """``value`` as a float in [0, 1], or EmotionError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise EmotionError(f"noise_correlation must be a number in [0, 1] (0: independent frames, 1: one draw "
+                           f"for all frames), got {value!r}")
     return float(value)
 
 

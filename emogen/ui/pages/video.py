@@ -27,6 +27,9 @@ def render() -> None:
         seed = st.number_input("Seed", min_value=0, value=0, step=1, key="video-seed")
         steps = st.number_input("Steps (0: the model's recommended)", min_value=0, value=0, step=1, key="video-steps")
         strength = st.slider("Strength (with a still: how far from it)", 0.0, 1.0, 0.6, 0.05, key="video-strength")
+        shared = st.number_input("Noise shared by all frames, 0..1 (-1: the model's recommended)", min_value=-1.0,
+                                 max_value=1.0, value=-1.0, step=0.001, format="%.3f", key="video-noise-correlation",
+                                 help="Higher is steadier (less flicker) but draws less motion such as blinks.")
     if st.button("Generate", type="primary", disabled=spec is None, key="video-generate"):
         image = None
         if still is not None:
@@ -36,6 +39,7 @@ def render() -> None:
                 st.error(f"Cannot use {still.name}: {err}")
                 return
         job = VideoJob(prompt=prompt, emotion=spec, frames=int(frames), fps=float(fps), image=image,
-                       strength=float(strength), seed=int(seed), steps=int(steps) or None)
+                       strength=float(strength), seed=int(seed), steps=int(steps) or None,
+                       noise_correlation=None if shared < 0 else float(shared))
         generate("video", "video", job, spec, "Denoising...", steps_reported=True)
     show_result("video", "video")
