@@ -116,17 +116,20 @@ def measure() -> list[Metric]:
     call = {"num_inference_steps": sampling.get("num_inference_steps", 10),
             "guidance_scale": sampling.get("guidance_scale", 3.0),
             "noise_correlation": sampling.get("noise_correlation", trained_correlation)}
-    setting = (f"{len(cases)} held-out clips (7 opposite-emotion arcs + {len(RANDOM_CASES)} random), {FRAMES} frames at "
-               f"{FPS:g} fps, {call['num_inference_steps']} steps, guidance {call['guidance_scale']:g}, "
-               f"noise correlation {call['noise_correlation']:g}")
+
+    def described(correlation: float) -> str:
+        return (f"{len(cases)} held-out clips (7 opposite-emotion arcs + {len(RANDOM_CASES)} random), {FRAMES} frames "
+                f"at {FPS:g} fps, {call['num_inference_steps']} steps, guidance {call['guidance_scale']:g}, "
+                f"noise correlation {correlation:g}")
+
+    setting = described(call["noise_correlation"])
 
     t2v, _ = evaluate_clips(pipeline, scorer, cases, **call)
     metrics = rows("shipped, text-to-video", t2v, setting, targets=True)
     at_training = {**call, "noise_correlation": trained_correlation}
     trained, _ = evaluate_clips(pipeline, scorer, cases, **at_training)
     metrics += rows(f"shipped, text-to-video, sampled with the training noise correlation {trained_correlation:g}",
-                    trained, setting.replace(f"noise correlation {call['noise_correlation']:g}",
-                                             f"noise correlation {trained_correlation:g}"))
+                    trained, described(trained_correlation))
     development = [cases[i] for i in DEVELOPMENT_CASES]
     for correlation in CORRELATION_SWEEP:
         swept, _ = evaluate_clips(pipeline, scorer, development, **{**call, "noise_correlation": correlation})

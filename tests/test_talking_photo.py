@@ -426,10 +426,10 @@ def test_raising_the_brows_of_a_frowning_still_does_not_fold_the_forehead(portra
 
     frowning = copy.copy(portrait)
     frowning.still_blendshapes = with_value(portrait.still_blendshapes, browDownLeft=0.8, browDownRight=0.8)
-    target = frowning.targets(emotion_to_blendshapes("surprise"))[1]
+    points, target, _, _ = frowning.targets(emotion_to_blendshapes("surprise"))
     folded = frowning.mesh.folded(target)
     v = frowning.rig.frame.coordinates(frowning.mesh.source[folded].mean(axis=1))[:, 1] if len(folded) else []
     upper = [t for t, height in zip(folded, v) if height < -0.3 or (t >= len(portrait.face.landmarks)).any()]
     assert upper == []  # 11 folded triangles there with the fade ending at the landmarks' own hairline
-    brows = frowning.targets(emotion_to_blendshapes("surprise"))[0][[105, 334], 1]
+    brows = points[[105, 334], 1]
     assert (brows < portrait.face.landmarks[[105, 334], 1] - 0.1 * frowning.rig.frame.iod).all()  # and they rise

@@ -69,7 +69,7 @@ class VideoTrainConfig:
     motion_max_seq_length: int = 32
     train_adapter: bool = True  # also train the emotion adapter (else the motion modules only)
     # share of every frame's noise common to the whole clip (emogen.video.noise; PYoCo's mixed noise);
-    # saved with the model, which samples with it
+    # saved with the model, which samples with it unless told otherwise
     noise_correlation: float = 0.0
     # data: EmoFaces clips of fps * duration + 1 frames
     resolution: int = 64

@@ -220,7 +220,7 @@ class PhotoPortrait:
         """One size x size x 3 uint8 frame making ``blendshapes`` (52 values or a name -> value
         mapping, in [0, 1]) at head ``pose`` (yaw, pitch, roll degrees; None = the still's pose)."""
         values = check_blendshapes(blendshapes)
-        points, target, depth, looks = self.targets(values, pose)
+        points, target, depth, looks = self._targets(values, check_pose(pose))
         map_x, map_y, _ = self.mesh.maps(target, depth)
         y0, y1, x0, x1 = self.mesh.box
         face = FaceFrame.from_landmarks(points[:, :2])  # axes after the head's roll
@@ -236,8 +236,11 @@ class PhotoPortrait:
     def targets(self, blendshapes: BlendshapeInput, pose: Sequence[float] | None = None):
         """Where ``render`` moves the mesh: (landmarks (478, 3) after the expression and the turn, every
         mesh vertex's target (V, 2), its depth (V,), each eye's gaze shift in face units)."""
-        values = check_blendshapes(blendshapes)
-        yaw, pitch, roll = check_pose(pose)
+        return self._targets(check_blendshapes(blendshapes), check_pose(pose))
+
+    def _targets(self, values: np.ndarray, pose: tuple[float, float, float]):
+        """`targets` for checked values and pose (``render`` checks them once per frame)."""
+        yaw, pitch, roll = pose
         delta = values - self.still_blendshapes
         looks = gaze_shifts(delta)  # the irises turn (redirect_gaze below); no landmark moves for gaze
         delta[_GAZE] = 0.0
