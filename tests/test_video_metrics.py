@@ -66,6 +66,22 @@ def test_summary_averages_and_renames_end_state():
     assert summarise(rows) == {"ccc_valence": 0.75, "ccc_arousal": 0.5, "end_state_accuracy": 0.5}
 
 
+def test_pooled_ccc_counts_every_frame_so_a_flat_clip_read_with_a_bias_does_not_sink_it():
+    # clip 1 sweeps arousal -0.5 -> 0.5 and is read exactly; clip 2 holds 0.5 and is read 0.1 low (CCC 0)
+    sweep, flat = list(np.linspace(-0.5, 0.5, 8)), [0.5] * 8
+    rows = [{"ccc_arousal": 1.0, "target_arousal": sweep, "measured_arousal": sweep,
+             "target_valence": sweep, "measured_valence": sweep},
+            {"ccc_arousal": 0.0, "target_arousal": flat, "measured_arousal": [0.4] * 8,
+             "target_valence": flat, "measured_valence": flat}]
+    summary = summarise(rows)
+    assert summary["ccc_arousal"] == 0.5
+    target, measured = np.array(sweep + flat), np.array(sweep + [0.4] * 8)
+    expected = 2 * np.mean((target - target.mean()) * (measured - measured.mean())) / (
+        target.var() + measured.var() + (target.mean() - measured.mean()) ** 2)
+    assert summary["pooled_ccc_arousal"] == pytest.approx(expected) and 0.9 < expected < 1.0
+    assert summary["pooled_ccc_valence"] == pytest.approx(1.0)
+
+
 def test_evaluate_clips_generates_scores_and_measures_image_to_video(scorer):
     from emogen.video.pipeline import EmotionVideoPipeline
     from emogen.video.tiny import tiny_video_components

@@ -184,13 +184,21 @@ SUMMARY_KEYS = ("ccc_valence", "ccc_arousal", "end_state_correct", "flicker_rati
 
 
 def summarise(per_clip: list[dict]) -> dict:
-    """Means over clips (end_state_correct becomes end_state_accuracy)."""
+    """Means over clips (end_state_correct becomes end_state_accuracy), and the pooled CCCs: one CCC over
+    every frame of every clip (as AVEC scores continuous emotion). A clip whose target barely moves (fear
+    -> joy changes arousal by 0.12) has a per-clip CCC ruled by the scorer's bias; pooled, it counts by
+    its frames."""
     summary = {}
     for key in SUMMARY_KEYS:
         values = [clip[key] for clip in per_clip if key in clip and np.isfinite(clip[key])]
         if values:
             name = "end_state_accuracy" if key == "end_state_correct" else key
             summary[name] = float(np.mean(values))
+    for dimension in ("valence", "arousal"):
+        clips = [clip for clip in per_clip if f"target_{dimension}" in clip]
+        if clips:
+            summary[f"pooled_ccc_{dimension}"] = ccc(np.concatenate([clip[f"target_{dimension}"] for clip in clips]),
+                                                     np.concatenate([clip[f"measured_{dimension}"] for clip in clips]))
     return summary
 
 
