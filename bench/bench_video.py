@@ -9,7 +9,9 @@ EmoFaces clip rendered from the same spec (identity, arc, blinks, head motion), 
 
 Rows:
 - the shipped checkpoints/emofaces-video, text-to-video (the issue's targets apply), sampled as the model
-  recommends (emogen_sampling.json, including how much noise the frames share: emogen.video.noise);
+  recommends (emogen_sampling.json, including how much noise the frames share: emogen.video.noise, and
+  the emotion scale);
+- the same at emotion scale 1 (the pipeline's default), when the recommended scale differs: what it changed;
 - the same sampled with its training noise correlation (model_index.json), as the pipeline's default;
 - a sweep of the sampling noise correlation on DEVELOPMENT_CASES of the cases (the ones the recommended
   value was chosen on: the smallest swept value whose flicker ratio was <= 1.2);
@@ -127,17 +129,22 @@ def measure() -> list[Metric]:
     trained_correlation = pipeline.config.noise_correlation
     call = {"num_inference_steps": sampling.get("num_inference_steps", 10),
             "guidance_scale": sampling.get("guidance_scale", 3.0),
-            "noise_correlation": sampling.get("noise_correlation", trained_correlation)}
+            "noise_correlation": sampling.get("noise_correlation", trained_correlation),
+            "emotion_scale": sampling.get("emotion_scale", 1.0)}
 
     def described(correlation: float) -> str:
         return (f"{len(cases)} held-out clips (7 opposite-emotion arcs + {len(RANDOM_CASES)} random), {FRAMES} frames "
                 f"at {FPS:g} fps, {call['num_inference_steps']} steps, guidance {call['guidance_scale']:g}, "
-                f"noise correlation {correlation:g}")
+                f"noise correlation {correlation:g}, emotion scale {call['emotion_scale']:g}")
 
     setting = described(call["noise_correlation"])
 
     t2v, _ = evaluate_clips(pipeline, scorer, cases, **call)
     metrics = rows("shipped, text-to-video", t2v, setting, targets=True)
+    if call["emotion_scale"] != 1.0:  # what the recommended emotion scale changed
+        unscaled, _ = evaluate_clips(pipeline, scorer, cases, **{**call, "emotion_scale": 1.0})
+        metrics += rows("shipped, text-to-video, emotion scale 1", unscaled, setting.replace(
+            f"emotion scale {call['emotion_scale']:g}", "emotion scale 1"))
     at_training = {**call, "noise_correlation": trained_correlation}
     trained, _ = evaluate_clips(pipeline, scorer, cases, **at_training)
     metrics += rows(f"shipped, text-to-video, sampled with the training noise correlation {trained_correlation:g}",

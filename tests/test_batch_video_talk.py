@@ -25,6 +25,7 @@ def write(tmp_path, text: str):
     ("{modality: video, prompt: ' ', emotion: joy}", r"field 'prompt': is empty"),
     ("{modality: video, prompt: x, emotion: joy, noise_correlation: 2}",
      r"field 'noise_correlation': noise_correlation must be a number in \[0, 1\]"),
+    ("{modality: video, prompt: x, emotion: joy, emotion_scale: -1}", r"field 'emotion_scale': must be >= 0, got -1"),
     ("{modality: talk, text: hello, emotion: joy, size: 4096}", r"talk job, field 'size': must be from 64 to 512 px"),
     ("{modality: talk, text: '', emotion: joy}", r"talk job, field 'text'"),
     ("{modality: talk, text: hi, emotion: joy, engine: festival}", r"field 'engine': unknown speech engine 'festival'"),

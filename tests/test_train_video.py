@@ -45,7 +45,8 @@ def test_a_resumed_run_equals_an_uninterrupted_one_and_the_result_loads(tmp_path
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     # Both runs share part of every clip's noise across frames, so resuming must restore that too;
     # validation samples with more of it shared, which becomes the model's recommended sampling.
-    correlated = ["--noise_correlation", "0.5", "--validation_noise_correlation", "0.9"]
+    correlated = ["--noise_correlation", "0.5", "--validation_noise_correlation", "0.9",
+                  "--validation_emotion_scale", "1.3"]
     log = train("--image_model", str(image_model), "--output_dir", str(straight), "--max_train_steps", "4",
                 "--validation_steps", "2", *correlated)
     assert "validation step 2: ccc_valence" in log.stdout
@@ -71,7 +72,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one_and_the_result_loads(tmp_path
     from emogen.image.loading import recommended_sampling
 
     assert recommended_sampling(straight) == {"num_inference_steps": 1, "guidance_scale": 3.0,
-                                              "noise_correlation": 0.9}
+                                              "noise_correlation": 0.9, "emotion_scale": 1.3}
     pipeline.set_progress_bar_config(disable=True)
     clip = pipeline("a cartoon portrait of a person", "joy@0 -> sadness@1.5", num_frames=4, fps=2, num_inference_steps=1,
                     seed=0).frames
@@ -82,6 +83,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one_and_the_result_loads(tmp_path
     (["--snr_gamma", "5"], "snr_gamma"),
     (["--noise_correlation", "1.5"], "noise_correlation must be a number in [0, 1]"),
     (["--validation_noise_correlation", "-0.5"], "noise_correlation must be a number in [0, 1]"),
+    (["--validation_emotion_scale", "-1"], "validation_emotion_scale must be a number >= 0, got -1"),
     (["--clip_duration", "20"], "frames; must be in"),
     (["--video_model", "somewhere"], "exactly one of image_model"),
     (["--image_model", "/nonexistent/model"], "no image model at /nonexistent/model"),

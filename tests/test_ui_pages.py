@@ -233,6 +233,7 @@ def test_video_page_makes_a_clip_along_an_arc(ui_out):
     at.slider(key="video-frames").set_value(3).run()
     at.number_input(key="video-steps").set_value(2).run()
     at.number_input(key="video-noise-correlation").set_value(0.9).run()
+    at.number_input(key="video-emotion-scale").set_value(1.2).run()
     at.button(key="video-generate").click().run()
     assert not at.exception and not at.error
     assert len(elements(at, "video")) == 1
@@ -240,6 +241,7 @@ def test_video_page_makes_a_clip_along_an_arc(ui_out):
     sidecar = json.loads(next((ui_out / "video").glob("*.json")).read_text())
     assert sidecar["params"]["noise_correlation"] == 0.9
     assert sidecar["details"]["settings"]["noise_correlation"] == 0.9
+    assert sidecar["details"]["settings"]["emotion_scale"] == pytest.approx(1.2)
 
 
 def test_video_page_refuses_an_arc_longer_than_the_clip():

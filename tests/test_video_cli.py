@@ -32,8 +32,8 @@ def test_text_to_video_writes_mp4_gif_and_per_frame_sidecar(tmp_path, tiny_model
 
     out = tmp_path / "clip.mp4"
     result = emogen("--prompt", PROMPT, "--emotion", "joy@0 -> sadness@0.75", "--frames", "4", "--fps", "4",
-                    "--steps", "2", "--noise-correlation", "0.8", "--model", str(tiny_model), "--out", str(out),
-                    "--gif")
+                    "--steps", "2", "--noise-correlation", "0.8", "--emotion-scale", "0.5", "--model", str(tiny_model),
+                    "--out", str(out), "--gif")
     assert result.returncode == 0, result.stderr
     frames, fps = read_video(out)
     assert frames.shape == (4, 32, 32, 3) and fps == pytest.approx(4.0)
@@ -45,7 +45,7 @@ def test_text_to_video_writes_mp4_gif_and_per_frame_sidecar(tmp_path, tiny_model
     assert all(row["scores"]["scorer"] == "emofaces" for row in sidecar["per_frame"])
     assert {"ccc_valence", "ccc_arousal", "end_state_correct", "identity_consistency"} <= set(sidecar["summary"])
     assert sidecar["steps"] == 2 and sidecar["image"] is None and "arc CCC valence" in result.stdout
-    assert sidecar["noise_correlation"] == 0.8
+    assert sidecar["noise_correlation"] == 0.8 and sidecar["emotion_scale"] == 0.5
 
 
 @pytest.mark.slow
@@ -55,7 +55,8 @@ def test_image_to_video_at_strength_zero_keeps_the_still(tmp_path, tiny_model):
     # The model's emogen_sampling.json recommends how much noise the frames share.
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
-    (model / "emogen_sampling.json").write_text(json.dumps({"num_inference_steps": 2, "noise_correlation": 0.7}))
+    (model / "emogen_sampling.json").write_text(json.dumps({"num_inference_steps": 2, "noise_correlation": 0.7,
+                                                                   "emotion_scale": 1.5}))
     still = tmp_path / "still.png"
     Image.fromarray(np.full((32, 32, 3), (200, 120, 40), np.uint8)).save(still)
     out = tmp_path / "animated.mp4"
@@ -66,7 +67,7 @@ def test_image_to_video_at_strength_zero_keeps_the_still(tmp_path, tiny_model):
     assert np.abs(frames.astype(int) - (200, 120, 40)).max() <= 3  # H.264 rounding only
     sidecar = json.loads(out.with_suffix(".json").read_text())
     assert sidecar["image"] == str(still) and sidecar["summary"]["identity_to_still"] > 0.9
-    assert sidecar["steps"] == 2 and sidecar["noise_correlation"] == 0.7
+    assert sidecar["steps"] == 2 and sidecar["noise_correlation"] == 0.7 and sidecar["emotion_scale"] == 1.5
 
 
 @pytest.mark.parametrize("args, message", [
@@ -80,6 +81,8 @@ def test_image_to_video_at_strength_zero_keeps_the_still(tmp_path, tiny_model):
     (["--strength", "2", "--image", "UNREADABLE"], "--strength must be in"),
     (["--anchor-first-frame"], "--anchor-first-frame needs --image"),
     (["--noise-correlation", "1.5"], "--noise-correlation must be in \\[0, 1\\], got 1.5"),
+    (["--emotion-scale", "-1"], "--emotion-scale must be a number >= 0, got -1"),
+    (["--emotion-scale", "nan"], "--emotion-scale must be a number >= 0, got nan"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):
     unreadable = tmp_path / "still.png"
@@ -101,3 +104,23 @@ def test_an_output_that_is_not_mp4_is_refused(tmp_path):
     result = emogen("--prompt", PROMPT, "--emotion", "joy", "--out", str(tmp_path / "clip.avi"))
     assert result.returncode == 2 and "--out must be an .mp4 file" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_emotion_scale_zero_takes_the_emotion_away_and_one_keeps_it(tiny_model):
+    """generate_video passes emotion_scale to the pipeline: at 0 two emotions give the same clip."""
+    from emogen.video.generate import generate_video
+
+    def clip(emotion, scale):
+        return generate_video(PROMPT, emotion, frames=3, fps=4, steps=2, emotion_scale=scale, model=tiny_model,
+                              scorer=None).frames
+
+    assert np.array_equal(clip("joy", 0.0), clip("anger", 0.0))
+    assert not np.array_equal(clip("joy", 1.0), clip("anger", 1.0))
+
+
+def test_a_negative_emotion_scale_is_refused_before_loading(tmp_path):
+    from emogen.errors import EmotionError
+    from emogen.video.generate import generate_video
+
+    with pytest.raises(EmotionError, match="emotion_scale must be a number >= 0, got -0.5"):
+        generate_video(PROMPT, "joy", frames=3, fps=4, emotion_scale=-0.5, model=tmp_path / "no-model-here")

@@ -229,14 +229,16 @@ class ConditionedUNet(torch.nn.Module):
 
 
 def diffusion_loss(model: ConditionedUNet, batch: dict, models: dict, noise_scheduler: DDPMScheduler,
-                   config: ImageTrainConfig, device: torch.device, weight_dtype: torch.dtype) -> torch.Tensor:
+                   config: ImageTrainConfig, device: torch.device, weight_dtype: torch.dtype,
+                   noise_correlation: float = 0.0) -> torch.Tensor:
+    """The denoising loss of one batch; ``noise_correlation``: the share of noise a video clip's frames have
+    in common (the video trainer's VideoTrainConfig.noise_correlation, emogen.video.noise; images: 0)."""
     vae, tokenizer, text_encoder = models["vae"], models["tokenizer"], models["text_encoder"]
     pixels = batch["pixel_values"].to(device, weight_dtype)
     with torch.no_grad():
         latents = pixels if vae is None else vae.encode(pixels).latent_dist.sample() * vae.config.scaling_factor
     batch_size = latents.shape[0]
-    # Video clips may share part of their noise across frames (VideoTrainConfig.noise_correlation).
-    noise = correlated_noise_like(latents, getattr(config, "noise_correlation", 0.0))
+    noise = correlated_noise_like(latents, noise_correlation)
     timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (batch_size,), device=device)
     noisy = noise_scheduler.add_noise(latents, noise, timesteps)
 
@@ -405,13 +407,15 @@ def write_sampling_settings(output_dir: Path, config, **extra) -> None:
 
 
 def run_training(accelerator: Accelerator, config, output_dir: Path, tracker: str, model, models: dict, trainable: list,
-                 optimizer, lr_scheduler, noise_scheduler, weight_dtype, make_loader, describe, validate):
+                 optimizer, lr_scheduler, noise_scheduler, weight_dtype, make_loader, describe, validate,
+                 noise_correlation: float = 0.0):
     """The loop every diffusion trainer here shares (the image and the video trainer): EMA, resume with the
     data position, trackers, accumulate / clip / step, logging, checkpoint-N with rotation and the run's
     cumulative seconds, validation every ``validation_steps`` on the main process.
 
     ``make_loader(config, accelerator, skip_batches)``, ``describe(step) -> str`` (the start line) and
-    ``validate(step, ema, scorer)`` are what differ. Returns (training seconds over all resumed parts, ema).
+    ``validate(step, ema, scorer)`` are what differ, and ``noise_correlation`` (video clips: how much noise
+    their frames share; see `diffusion_loss`). Returns (training seconds over all resumed parts, ema).
     """
     ema = None
     if config.use_ema:
@@ -439,7 +443,8 @@ def run_training(accelerator: Accelerator, config, output_dir: Path, tracker: st
     while global_step < config.max_train_steps:
         batch = next(batches)
         with accelerator.accumulate(model):
-            loss = diffusion_loss(model, batch, models, noise_scheduler, config, accelerator.device, weight_dtype)
+            loss = diffusion_loss(model, batch, models, noise_scheduler, config, accelerator.device, weight_dtype,
+                                  noise_correlation)
             accelerator.backward(loss)
             if accelerator.sync_gradients and config.max_grad_norm > 0:
                 accelerator.clip_grad_norm_(trainable, config.max_grad_norm)

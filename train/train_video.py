@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -109,6 +110,8 @@ class VideoTrainConfig:
     # the noise correlation validation samples with, saved as the model's recommended sampling value
     # (emogen.video.noise: sampling may share more noise than training did); None: noise_correlation
     validation_noise_correlation: float | None = None
+    # the emotion scale validation samples with, saved as the model's recommended value (1: as trained)
+    validation_emotion_scale: float = 1.0
     validation_scorer: str = "emofaces"  # emofaces | none
     report_to: str = "tensorboard"  # tensorboard | none
     # the result
@@ -128,6 +131,8 @@ class VideoTrainConfig:
         check_noise_correlation(self.noise_correlation)
         if self.validation_noise_correlation is not None:
             check_noise_correlation(self.validation_noise_correlation)
+        if not (math.isfinite(self.validation_emotion_scale) and self.validation_emotion_scale >= 0):
+            raise EmotionError(f"validation_emotion_scale must be a number >= 0, got {self.validation_emotion_scale!r}")
         if self.snr_gamma is not None:
             raise EmotionError("snr_gamma: min-SNR weighting is not implemented for video; leave it null")
         for name in ("text_dropout", "emotion_dropout"):
@@ -230,7 +235,7 @@ def log_validation(models: dict, config: VideoTrainConfig, accelerator: Accelera
     pipeline = pipeline_of(models, config)
     cases = validation_cases(config.validation_clips, config.validation_frames, config.validation_fps, seed=config.seed + 7)
     call = {"num_inference_steps": config.validation_inference_steps, "guidance_scale": config.validation_guidance_scale,
-            "noise_correlation": sampling_correlation(config)}
+            "noise_correlation": sampling_correlation(config), "emotion_scale": config.validation_emotion_scale}
     metrics, clips = evaluate_clips(pipeline, scorer, cases, **call)
     from PIL import Image
 
@@ -252,7 +257,8 @@ def log_validation(models: dict, config: VideoTrainConfig, accelerator: Accelera
 def save_result(models: dict, config: VideoTrainConfig, output_dir: Path) -> None:
     pipeline = pipeline_of(models, config)
     save_pipeline(pipeline, output_dir, config.save_fp16)
-    write_sampling_settings(output_dir, config, noise_correlation=sampling_correlation(config))
+    write_sampling_settings(output_dir, config, noise_correlation=sampling_correlation(config),
+                            emotion_scale=config.validation_emotion_scale)
 
 
 # ----- the loop ------------------------------------------------------------------------------------------
@@ -291,7 +297,7 @@ def train(config: VideoTrainConfig) -> None:
 
     train_seconds, ema = run_training(accelerator, config, output_dir, "train_video", model, models, trainable,
                                       optimizer, lr_scheduler, noise_scheduler, weight_dtype, make_loader, describe,
-                                      validate)
+                                      validate, noise_correlation=config.noise_correlation)
     check_in_sync(trainable, accelerator)
 
     if accelerator.is_main_process:

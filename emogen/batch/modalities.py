@@ -140,6 +140,7 @@ class VideoJob:
     seed: int = 0
     steps: int | None = None
     guidance: float | None = None
+    emotion_scale: float | None = None  # None: the model's recommended, else 1
     noise_correlation: float | None = None  # None: the model's recommended (emogen.video.noise)
     model: str | None = None  # None: the shipped checkpoints/emofaces-video
 
@@ -155,6 +156,7 @@ class VideoJob:
         _checked("emotion", lambda a: check_arc_fits(a, self.frames, fps), arc)
         _at_least("seed", self.seed, 0)
         _at_least("steps", self.steps, 1)
+        _at_least("emotion_scale", self.emotion_scale, 0)
         if not 0 <= self.strength <= 1:
             raise FieldError("strength", f"must be in [0, 1], got {self.strength!r}")
         if self.noise_correlation is not None:

@@ -211,7 +211,7 @@ class VideoRunner:
         model = self._model(params)
         result, model_s = _timed(generate_video, params.prompt, params.emotion, frames=params.frames, fps=params.fps,
                                  image=params.image, strength=params.strength, steps=params.steps,
-                                 guidance=params.guidance, seed=params.seed,
+                                 guidance=params.guidance, emotion_scale=params.emotion_scale, seed=params.seed,
                                  noise_correlation=params.noise_correlation, model=model, device=self.device,
                                  pipeline=self._pipelines[model], callback=progress)
         _, write_s = _timed(write_video, path, result.frames, result.fps)

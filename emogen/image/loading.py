@@ -174,8 +174,8 @@ def _load_adapter_only(folder: Path, options: dict) -> EmotionDiffusionPipeline:
 
 
 def recommended_sampling(model: str | os.PathLike) -> dict:
-    """``{"num_inference_steps": ..., "guidance_scale": ...}`` (video models also ``"noise_correlation"``)
-    from the model folder's SAMPLING_FILE, or {}."""
+    """``{"num_inference_steps": ..., "guidance_scale": ...}`` (video models also ``"noise_correlation"`` and
+    ``"emotion_scale"``) from the model folder's SAMPLING_FILE, or {}."""
     path = Path(model).expanduser() / SAMPLING_FILE
     if not path.is_file():
         return {}
@@ -183,7 +183,8 @@ def recommended_sampling(model: str | os.PathLike) -> dict:
         values = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise EmotionError(f"{path} is not readable JSON: {err}") from None
-    accepted = {"num_inference_steps": int, "guidance_scale": (int, float), "noise_correlation": (int, float)}
+    accepted = {"num_inference_steps": int, "guidance_scale": (int, float), "noise_correlation": (int, float),
+                "emotion_scale": (int, float)}
     return {key: value for key, value in values.items() if key in accepted and isinstance(value, accepted[key])}
 
 

@@ -44,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gif", action="store_true", help="also write the clip as a GIF beside the mp4")
     parser.add_argument("--steps", type=int, help="denoising steps (default: the model's recommended, else 25)")
     parser.add_argument("--guidance", type=float, help="guidance scale (default: the model's recommended, else 3)")
+    parser.add_argument("--emotion-scale", type=float, metavar="S",
+                        help="emotion conditioning strength: 0 none, 1 as trained, above 1 stronger (default: the "
+                             "model's recommended, else 1)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     parser.add_argument("--noise-correlation", type=float, metavar="C",
                         help="how much of the noise all frames share, 0..1: higher is steadier (less flicker) but "
@@ -81,6 +84,8 @@ def run_video(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
     if args.noise_correlation is not None and not 0.0 <= args.noise_correlation <= 1.0:
         raise UsageError(f"--noise-correlation must be in [0, 1], got {args.noise_correlation:g}")
+    if args.emotion_scale is not None and not 0.0 <= args.emotion_scale < float("inf"):
+        raise UsageError(f"--emotion-scale must be a number >= 0, got {args.emotion_scale:g}")
     if not 0.0 <= args.strength <= 1.0:
         raise UsageError(f"--strength must be in [0, 1], got {args.strength:g}")
     if args.image is None and args.anchor_first_frame:
@@ -114,8 +119,9 @@ def run_video(args: argparse.Namespace) -> int:
         result = generate_video(
             args.prompt, args.emotion, frames=args.frames, fps=args.fps,
             image=None if args.image is None else str(args.image), strength=args.strength,
-            anchor_first_frame=args.anchor_first_frame, steps=args.steps, guidance=args.guidance, seed=args.seed,
-            noise_correlation=args.noise_correlation, model=model, device=args.device, scorer=args.scorer,
+            anchor_first_frame=args.anchor_first_frame, steps=args.steps, guidance=args.guidance,
+            emotion_scale=args.emotion_scale, seed=args.seed, noise_correlation=args.noise_correlation, model=model,
+            device=args.device, scorer=args.scorer,
             callback=progress,
         )
     outputs, audio, sidecar_extra = [args.out], None, {}

@@ -102,6 +102,7 @@ def generate_video(
     steps: int | None = None,
     guidance: float | None = None,
     emotion_guidance: float | None = None,
+    emotion_scale: float | None = None,
     seed: int = 0,
     noise_correlation: float | None = None,
     model: str | os.PathLike | None = None,
@@ -112,7 +113,8 @@ def generate_video(
 ) -> VideoResult:
     """Generate and score one clip. ``pipeline`` reuses a loaded `EmotionVideoPipeline` (the UI keeps
     one); else ``model`` is loaded (default: the shipped checkpoints/emofaces-video). ``steps`` and
-    ``guidance`` default to the model's recommendation (else DEFAULT_STEPS / DEFAULT_GUIDANCE);
+    ``guidance`` default to the model's recommendation (else DEFAULT_STEPS / DEFAULT_GUIDANCE), and so
+    does ``emotion_scale`` (how far the emotion tokens are pushed from the neutral prompt's; else 1);
     ``noise_correlation`` (emogen.video.noise: how much noise the frames share, 0..1; higher is steadier)
     to the model's recommendation, else the value it was trained with."""
     from emogen.image.loading import recommended_sampling
@@ -128,6 +130,9 @@ def generate_video(
         raise EmotionError(f"seed must be an integer >= 0, got {seed!r}")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0):
         raise EmotionError(f"steps must be a positive integer, got {steps!r}")
+    if emotion_scale is not None and (isinstance(emotion_scale, bool) or not isinstance(emotion_scale, (int, float))
+                                      or not math.isfinite(emotion_scale) or emotion_scale < 0):
+        raise EmotionError(f"emotion_scale must be a number >= 0, got {emotion_scale!r}")
     estimator = None
     if scorer is not None:
         from emogen.score.registry import get_scorer
@@ -140,6 +145,7 @@ def generate_video(
     recommended = recommended_sampling(model) if model is not None and Path(model).is_dir() else {}
     steps = recommended.get("num_inference_steps", DEFAULT_STEPS) if steps is None else steps
     guidance = recommended.get("guidance_scale", DEFAULT_GUIDANCE) if guidance is None else guidance
+    emotion_scale = recommended.get("emotion_scale", 1.0) if emotion_scale is None else emotion_scale
     if noise_correlation is None:
         noise_correlation = recommended.get("noise_correlation", pipeline.config.noise_correlation)
 
@@ -147,7 +153,7 @@ def generate_video(
     output = pipeline(
         request.prompt, request.arc, num_frames=request.frames, fps=request.fps, image=request.still,
         strength=strength, anchor_first_frame=anchor_first_frame, num_inference_steps=steps,
-        guidance_scale=guidance, emotion_guidance_scale=emotion_guidance, seed=seed,
+        guidance_scale=guidance, emotion_guidance_scale=emotion_guidance, emotion_scale=emotion_scale, seed=seed,
         noise_correlation=noise_correlation, output_type="np", callback=callback,
     )
     seconds = time.perf_counter() - started
@@ -172,6 +178,7 @@ def generate_video(
         "steps": steps,
         "guidance": guidance,
         "emotion_guidance": guidance if emotion_guidance is None else emotion_guidance,
+        "emotion_scale": float(emotion_scale),
         "noise_correlation": float(noise_correlation),
         "image": request.image_source,
         "strength": strength if request.still is not None else None,

@@ -30,6 +30,9 @@ def render() -> None:
         shared = st.number_input("Noise shared by all frames, 0..1 (-1: the model's recommended)", min_value=-1.0,
                                  max_value=1.0, value=-1.0, step=0.001, format="%.3f", key="video-noise-correlation",
                                  help="Higher is steadier (less flicker) but draws less motion such as blinks.")
+        scale = st.number_input("Emotion scale (-1: the model's recommended)", min_value=-1.0, max_value=3.0,
+                                value=-1.0, step=0.1, key="video-emotion-scale",
+                                help="0: no emotion, 1: as trained, above 1: a stronger expression swing.")
     if st.button("Generate", type="primary", disabled=spec is None, key="video-generate"):
         image = None
         if still is not None:
@@ -40,6 +43,7 @@ def render() -> None:
                 return
         job = VideoJob(prompt=prompt, emotion=spec, frames=int(frames), fps=float(fps), image=image,
                        strength=float(strength), seed=int(seed), steps=int(steps) or None,
-                       noise_correlation=None if shared < 0 else float(shared))
+                       noise_correlation=None if shared < 0 else float(shared),
+                       emotion_scale=None if scale < 0 else float(scale))
         generate("video", "video", job, spec, "Denoising...", steps_reported=True)
     show_result("video", "video")
