@@ -132,10 +132,10 @@ def measure() -> list[Metric]:
             "noise_correlation": sampling.get("noise_correlation", trained_correlation),
             "emotion_scale": sampling.get("emotion_scale", 1.0)}
 
-    def described(correlation: float) -> str:
+    def described(correlation: float, emotion_scale: float = call["emotion_scale"]) -> str:
         return (f"{len(cases)} held-out clips (7 opposite-emotion arcs + {len(RANDOM_CASES)} random), {FRAMES} frames "
                 f"at {FPS:g} fps, {call['num_inference_steps']} steps, guidance {call['guidance_scale']:g}, "
-                f"noise correlation {correlation:g}, emotion scale {call['emotion_scale']:g}")
+                f"noise correlation {correlation:g}, emotion scale {emotion_scale:g}")
 
     setting = described(call["noise_correlation"])
 
@@ -143,8 +143,8 @@ def measure() -> list[Metric]:
     metrics = rows("shipped, text-to-video", t2v, setting, targets=True)
     if call["emotion_scale"] != 1.0:  # what the recommended emotion scale changed
         unscaled, _ = evaluate_clips(pipeline, scorer, cases, **{**call, "emotion_scale": 1.0})
-        metrics += rows("shipped, text-to-video, emotion scale 1", unscaled, setting.replace(
-            f"emotion scale {call['emotion_scale']:g}", "emotion scale 1"))
+        metrics += rows("shipped, text-to-video, emotion scale 1", unscaled,
+                        described(call["noise_correlation"], emotion_scale=1.0))
     at_training = {**call, "noise_correlation": trained_correlation}
     trained, _ = evaluate_clips(pipeline, scorer, cases, **at_training)
     metrics += rows(f"shipped, text-to-video, sampled with the training noise correlation {trained_correlation:g}",

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import sys
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from train_image import (  # noqa: E402  (after the path it is found on)
 from emogen import training  # noqa: E402
 from emogen.errors import EmotionError  # noqa: E402
 from emogen.image.loading import save_pipeline  # noqa: E402
+from emogen.image.pipeline import check_scale  # noqa: E402
 from emogen.video.data import EmoFacesCaptionedClips  # noqa: E402
 from emogen.video.loading import load_video_pipeline  # noqa: E402
 from emogen.video.noise import check_noise_correlation  # noqa: E402
@@ -131,8 +131,7 @@ class VideoTrainConfig:
         check_noise_correlation(self.noise_correlation)
         if self.validation_noise_correlation is not None:
             check_noise_correlation(self.validation_noise_correlation)
-        if not (math.isfinite(self.validation_emotion_scale) and self.validation_emotion_scale >= 0):
-            raise EmotionError(f"validation_emotion_scale must be a number >= 0, got {self.validation_emotion_scale!r}")
+        check_scale("validation_emotion_scale", self.validation_emotion_scale)
         if self.snr_gamma is not None:
             raise EmotionError("snr_gamma: min-SNR weighting is not implemented for video; leave it null")
         for name in ("text_dropout", "emotion_dropout"):

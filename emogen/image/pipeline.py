@@ -63,6 +63,13 @@ class EmotionImagePipelineOutput(BaseOutput):
     emotions: list[Emotion]
 
 
+def check_scale(name: str, value) -> float:
+    """A guidance or conditioning scale: a finite number >= 0, or EmotionError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise EmotionError(f"{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
 class EmotionDiffusionPipeline(DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->emotion_adapter->unet->vae"
     _optional_components = ["vae", "emotion_adapter"]
@@ -278,8 +285,7 @@ class EmotionDiffusionPipeline(DiffusionPipeline):
             ("emotion_guidance_scale", emotion_guidance_scale),
             ("scorer_guidance_scale", scorer_guidance_scale),
         ):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise EmotionError(f"{name} must be a number >= 0, got {value!r}")
+            check_scale(name, value)
         if scorer_guidance is not None and not callable(scorer_guidance):
             raise EmotionError(f"scorer_guidance must be a function of the images or None, got {scorer_guidance!r}")
         if scorer_guidance is None and scorer_guidance_scale > 0:

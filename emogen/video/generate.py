@@ -118,6 +118,7 @@ def generate_video(
     ``noise_correlation`` (emogen.video.noise: how much noise the frames share, 0..1; higher is steadier)
     to the model's recommendation, else the value it was trained with."""
     from emogen.image.loading import recommended_sampling
+    from emogen.image.pipeline import check_scale
     from emogen.video.loading import default_video_model, load_video_pipeline
     from emogen.video.metrics import clip_measures
     from emogen.video.noise import check_noise_correlation
@@ -130,9 +131,8 @@ def generate_video(
         raise EmotionError(f"seed must be an integer >= 0, got {seed!r}")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0):
         raise EmotionError(f"steps must be a positive integer, got {steps!r}")
-    if emotion_scale is not None and (isinstance(emotion_scale, bool) or not isinstance(emotion_scale, (int, float))
-                                      or not math.isfinite(emotion_scale) or emotion_scale < 0):
-        raise EmotionError(f"emotion_scale must be a number >= 0, got {emotion_scale!r}")
+    if emotion_scale is not None:
+        check_scale("emotion_scale", emotion_scale)
     estimator = None
     if scorer is not None:
         from emogen.score.registry import get_scorer
