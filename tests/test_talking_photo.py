@@ -433,3 +433,30 @@ def test_raising_the_brows_of_a_frowning_still_does_not_fold_the_forehead(portra
     assert upper == []  # 11 folded triangles there with the fade ending at the landmarks' own hairline
     brows = points[[105, 334], 1]
     assert (brows < portrait.face.landmarks[[105, 334], 1] - 0.1 * frowning.rig.frame.iod).all()  # and they rise
+
+
+def test_upper_face_travel_is_limited_and_small_moves_are_kept(portrait):
+    """Brow terms add up (a frown taken away, then AU1 + AU2): no landmark above the lids may travel past
+    UPPER_TRAVEL_MAX IOD; travels up to the knee and everything below the lids are untouched."""
+    from emogen.talking.photo_motion import UPPER_TRAVEL_KNEE, UPPER_TRAVEL_MAX
+
+    rig, iod = portrait.rig, portrait.rig.frame.iod
+    delta = with_value(np.zeros(52), browInnerUp=1.0, browOuterUpLeft=1.0, browOuterUpRight=1.0,
+                       browDownLeft=-1.0, browDownRight=-1.0, jawOpen=1.0)
+    moves = rig.displacement(delta)
+    travel = np.linalg.norm(moves, axis=1) / iod
+    upper = rig.above_lids > 0
+    assert travel[upper].max() > UPPER_TRAVEL_MAX  # the unlimited sum overshoots here
+    limited = rig.limit_upper_travel(moves)
+    after = np.linalg.norm(limited, axis=1) / iod
+    assert after[upper].max() <= UPPER_TRAVEL_MAX + 1e-9
+    assert np.array_equal(limited[~upper], moves[~upper])  # the jaw drop (> 0.4 IOD) is not the brows'
+    kept = upper & (travel <= UPPER_TRAVEL_KNEE)
+    assert np.array_equal(limited[kept], moves[kept])
+    longer = upper & (travel > UPPER_TRAVEL_KNEE)
+    cosine = (limited[longer] * moves[longer]).sum(1) / (np.linalg.norm(limited[longer], axis=1) * travel[longer] * iod)
+    assert np.allclose(cosine, 1.0)  # each landmark keeps its direction
+    assert (np.diff(after[longer][np.argsort(travel[longer])]) >= -1e-12).all()  # and the order of lengths
+    # A neutral still made surprised is within the knee on this frontal portrait: unchanged.
+    surprise = rig.displacement(emotion_to_blendshapes("surprise") - portrait.still_blendshapes)
+    assert np.allclose(rig.limit_upper_travel(surprise), surprise, atol=0.02 * iod)

@@ -244,7 +244,7 @@ class PhotoPortrait:
         delta = values - self.still_blendshapes
         looks = gaze_shifts(delta)  # the irises turn (redirect_gaze below); no landmark moves for gaze
         delta[_GAZE] = 0.0
-        moves = self.rig.displacement(delta)
+        moves = self.rig.limit_upper_travel(self.rig.displacement(delta))
         moves += self.rig.close_lips(moves, lip_seal(self.still_blendshapes, values))
 
         points = self._landmarks.copy()

