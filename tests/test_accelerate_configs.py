@@ -116,13 +116,16 @@ def test_fsdp_plugin_settings(monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     # sync_module_states makes the plugin look up the current GPU (for parameters FSDP materialises);
-    # on a machine without one, pretend GPU 0 is current.
+    # on a machine without one, pretend there is one (GPU 0 current).
     import accelerate.utils.dataclasses as plugin_module
     import torch
 
     if not torch.cuda.is_available():
-        monkeypatch.setattr(plugin_module, "is_cuda_available", lambda: True)
-        monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+        if hasattr(plugin_module, "get_torch_accelerator_backend"):  # accelerate >= 1.16 asks this
+            monkeypatch.setattr(plugin_module, "get_torch_accelerator_backend", lambda: ("cuda", None))
+        else:
+            monkeypatch.setattr(plugin_module, "is_cuda_available", lambda: True)
+            monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     plugin = FullyShardedDataParallelPlugin()
     assert plugin.fsdp_version == 1
     assert plugin.sharding_strategy == ShardingStrategy.FULL_SHARD
