@@ -11,7 +11,8 @@ Portraits:
 - LFW tuning set (LFW_TUNING), made the same way: added on 2026-12-02 as a second tuning set (the
   forehead fade, photo_motion.MIN_FOREHEAD, was chosen on its and the astronaut's FER readings and on
   the fold counts of every portrait, a geometric measure).
-Each portrait is driven by emogen.face.rig.emotion_to_blendshapes(emotion) for happy, sad, surprise
+Each portrait is driven by emogen.face.rig.emotion_to_blendshapes(emotion, PhotoPortrait.expression_prototypes)
+(the photo renderer's EMFACS variants, emogen.talking.photo.PHOTO_PROTOTYPES) for happy, sad, surprise
 and angry and the 256 px frame is scored by the FER2013 scorer (emogen.score.photo.FerScorer).
 Identity: SSIM (grayscale) of the neutral render against the still, over the face (inside the
 landmarks' face oval) and over the rest of the frame; and how far MediaPipe's re-detected
@@ -108,7 +109,7 @@ def evaluate(portrait: PhotoPortrait, scorer: FerScorer) -> dict:
     upper_face = portrait.rig.above_lids > 0
     result["upper_travel"] = 0.0
     for emotion in FOLD_EMOTIONS:
-        points, target, _, _ = portrait.targets(emotion_to_blendshapes(emotion))
+        points, target, _, _ = portrait.targets(emotion_to_blendshapes(emotion, portrait.expression_prototypes))
         travel = np.linalg.norm(points[upper_face, :2] - portrait.face.landmarks[upper_face, :2], axis=1) / iod
         result["upper_travel"] = max(result["upper_travel"], float(travel.max()))
         folded = portrait.mesh.folded(target)
@@ -118,7 +119,7 @@ def evaluate(portrait: PhotoPortrait, scorer: FerScorer) -> dict:
         result["folded_upper"] += int(upper.sum())
         result["folded_lower"] += int((~upper).sum())
     for emotion in EMOTIONS:
-        frame = portrait.render(emotion_to_blendshapes(emotion))
+        frame = portrait.render(emotion_to_blendshapes(emotion, portrait.expression_prototypes))
         try:
             estimate = scorer.score(frame)
         except EmotionError:

@@ -111,6 +111,16 @@ def test_a_photo_portrait_goes_through_the_same_path(tmp_path, astronaut):
     assert sidecar["scores"]["identity"]["face_ssim"] > 0.5  # still the same face as the photo
 
 
+def test_a_photo_talks_with_the_photo_renderers_emotion_faces(astronaut):
+    from emogen.face.rig import emotion_to_blendshapes
+    from emogen.talking.photo import PHOTO_PROTOTYPE_MATRIX
+    from emogen.talking.pipeline import talk
+
+    result = talk(astronaut, text="No.", emotion="anger", score=False)
+    np.testing.assert_allclose(result.animation.expression[0], emotion_to_blendshapes("anger", PHOTO_PROTOTYPE_MATRIX),
+                               atol=1e-6)
+
+
 @pytest.fixture(scope="module")
 def wavs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("wavs")

@@ -460,3 +460,56 @@ def test_upper_face_travel_is_limited_and_small_moves_are_kept(portrait):
     # A neutral still made surprised travels 0.37 IOD on this frontal portrait, just past the knee: barely changed.
     surprise = rig.displacement(emotion_to_blendshapes("surprise") - portrait.still_blendshapes)
     assert np.allclose(rig.limit_upper_travel(surprise), surprise, atol=0.02 * iod)
+
+
+# --- the photo renderer's own emotion faces (PHOTO_PROTOTYPES) --------------------------------------
+
+def test_photo_prototypes_change_only_surprise_and_anger_and_keep_the_avatars():
+    from emogen.face.rig import EMFACS_PROTOTYPES, prototype_matrix
+    from emogen.talking.avatar_render import AvatarPortrait
+    from emogen.talking.photo import PHOTO_PROTOTYPES
+
+    assert set(PHOTO_PROTOTYPES) == set(EMFACS_PROTOTYPES)
+    assert {c for c in EMFACS_PROTOTYPES if PHOTO_PROTOTYPES[c] != EMFACS_PROTOTYPES[c]} == {"surprise", "anger"}
+    assert AvatarPortrait.expression_prototypes is None  # the EmoFaces world's faces stay as they were
+    assert np.array_equal(emotion_to_blendshapes("joy", PhotoPortrait.expression_prototypes),
+                          emotion_to_blendshapes("joy"))
+    photo_surprise = emotion_to_blendshapes("surprise", PhotoPortrait.expression_prototypes)
+    assert photo_surprise[BLENDSHAPE_INDEX["mouthFunnel"]] > 0.5 > emotion_to_blendshapes("surprise")[BLENDSHAPE_INDEX["mouthFunnel"]]
+    with pytest.raises(EmotionError, match="missing: contempt"):
+        prototype_matrix({c: code for c, code in EMFACS_PROTOTYPES.items() if c != "contempt"})
+
+
+def _inner_mouth(found) -> tuple[float, float]:
+    """(height, width) of the inner-lip opening MediaPipe finds, in IOD."""
+    points, iod = found.landmarks[:, :2], FaceFrame.from_landmarks(found.landmarks).iod
+    height = points[LIPS_LOWER_INNER[5], 1] - points[LIPS_UPPER_INNER[5], 1]
+    width = np.linalg.norm(points[LIPS_UPPER_INNER[0]] - points[LIPS_UPPER_INNER[-1]])
+    return height / iod, width / iod
+
+
+def test_photo_surprise_rounds_the_mouth_and_photo_anger_opens_it_under_lowered_brows(portrait, landmarker):
+    from emogen.score.blendshape import face_geometry
+
+    photo = PhotoPortrait.expression_prototypes
+    avatar_surprise = _inner_mouth(landmarker.detect(portrait.render(emotion_to_blendshapes("surprise")))[0])
+    photo_surprise = _inner_mouth(landmarker.detect(portrait.render(emotion_to_blendshapes("surprise", photo)))[0])
+    # Re-measured on the rendered frames: narrower and at least as tall relative to its width (an O, not a slot).
+    assert photo_surprise[1] < 0.9 * avatar_surprise[1]
+    assert photo_surprise[0] / photo_surprise[1] > 1.2 * avatar_surprise[0] / avatar_surprise[1]
+    neutral = landmarker.detect(portrait.render(np.zeros(52)))[0]
+    angry = landmarker.detect(portrait.render(emotion_to_blendshapes("anger", photo)))[0]
+    assert face_geometry(angry.landmarks)["brow_inner"] < face_geometry(neutral.landmarks)["brow_inner"] - 0.02
+    assert _inner_mouth(angry)[0] > 0.1  # the open-mouthed anger: the lips part
+
+
+def test_expression_tracks_use_the_renderers_faces():
+    from emogen.talking.animate import animate
+
+    mouth = np.zeros((30, 52), dtype=np.float32)  # silence: the emotion's own mouth shows
+    photo = animate(mouth, "anger", 25.0, prototypes=PhotoPortrait.expression_prototypes)
+    avatar = animate(mouth, "anger", 25.0)
+    np.testing.assert_allclose(photo.expression[15], emotion_to_blendshapes("anger", PhotoPortrait.expression_prototypes),
+                               atol=1e-6)
+    np.testing.assert_allclose(avatar.expression[15], emotion_to_blendshapes("anger"), atol=1e-6)
+    assert photo.tracks.blendshapes[15, BLENDSHAPE_INDEX["jawOpen"]] > 0.3 > avatar.tracks.blendshapes[15, BLENDSHAPE_INDEX["jawOpen"]]

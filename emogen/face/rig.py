@@ -153,7 +153,20 @@ def blendshapes_to_aus(blendshapes: BlendshapeInput) -> dict[int, float]:
 
 
 RIG_CATEGORY_SET = "mead8"
-_PROTOTYPES = np.stack([aus_to_blendshapes(EMFACS_PROTOTYPES[c]) for c in get_set(RIG_CATEGORY_SET).categories])
+
+
+def prototype_matrix(prototypes: Mapping[str, str]) -> np.ndarray:
+    """(8, 52) blendshape values of a table of FACS codes, one row per MEAD-8 category (in the set's order).
+    A table must code every category: the renderer's faces are a mixture over all of them."""
+    categories = get_set(RIG_CATEGORY_SET).categories
+    missing = [c for c in categories if c not in prototypes]
+    if missing:
+        raise EmotionError(f"a prototype table must give a FACS code for every {RIG_CATEGORY_SET} category; "
+                           f"missing: {', '.join(missing)}")
+    return np.stack([aus_to_blendshapes(prototypes[c]) for c in categories])
+
+
+_PROTOTYPES = prototype_matrix(EMFACS_PROTOTYPES)
 _PROTOTYPE_VAD = mixture_to_vad(np.eye(len(get_set(RIG_CATEGORY_SET))), get_set(RIG_CATEGORY_SET))
 
 
@@ -190,16 +203,20 @@ def expression_strength(emotion: Emotion, probs: np.ndarray) -> float:
     return float(np.clip(np.asarray(emotion.vad) @ direction / norm2, 0.0, 1.0))
 
 
-def emotion_to_blendshapes(emotion: Emotion | str | Mapping) -> np.ndarray:
+def emotion_to_blendshapes(emotion: Emotion | str | Mapping, prototypes: np.ndarray | None = None) -> np.ndarray:
     """An emotion (or any spec ``Emotion.parse`` reads) -> 52 blendshape values in [0, 1].
 
     The probability-weighted mean of the EMFACS prototypes (Mikels and other sets roll up to
     MEAD-8 first) scaled by ``expression_strength``, plus a small term in valence and arousal so
     that points of the VA plane map to faces continuously, including between categories.
+    ``prototypes``: another table's ``prototype_matrix`` (a renderer's own EMFACS variants, e.g.
+    emogen.talking.photo.PHOTO_PROTOTYPES); the default is EMFACS_PROTOTYPES, which define the
+    EmoFaces world and its datasets.
     """
     emotion = Emotion.parse(emotion)
     probs = np.asarray(emotion.to_set(RIG_CATEGORY_SET).probs)
-    categorical = expression_strength(emotion, probs) * (probs @ _PROTOTYPES)
+    table = _PROTOTYPES if prototypes is None else prototypes
+    categorical = expression_strength(emotion, probs) * (probs @ table)
     v, a = emotion.valence, emotion.arousal
     pleasant, unpleasant, aroused, calm = _VA_GAINS
     dimensional = max(v, 0) * pleasant + max(-v, 0) * unpleasant + max(a, 0) * aroused + max(-a, 0) * calm

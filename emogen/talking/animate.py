@@ -30,10 +30,12 @@ class Animation:
 
 
 def animate(mouth: np.ndarray, emotion: str | Emotion | EmotionArc, fps: float,
-            envelope: np.ndarray | None = None, seed: int = 0, idle: IdleConfig = IdleConfig()) -> Animation:
+            envelope: np.ndarray | None = None, seed: int = 0, idle: IdleConfig = IdleConfig(),
+            prototypes: np.ndarray | None = None) -> Animation:
     """Face motion for a (n, 52) speech ``mouth`` track under ``emotion`` (an Emotion, arc or spec).
 
     ``envelope`` (n,) is the speech loudness per frame (``envelope.rms_envelope``): it times the nods.
+    ``prototypes``: the renderer's emotion faces (its ``expression_prototypes``; None: the avatar's).
     """
     mouth = np.asarray(mouth, dtype=np.float32)
     if mouth.ndim != 2 or mouth.shape[1] != NUM_BLENDSHAPES or mouth.shape[0] == 0:
@@ -42,7 +44,7 @@ def animate(mouth: np.ndarray, emotion: str | Emotion | EmotionArc, fps: float,
         raise EmotionError(f"seed must be an integer >= 0, got {seed!r}")
     n = mouth.shape[0]
     arc = EmotionArc.parse(emotion)
-    expression = expression_track(arc, fps, n)
+    expression = expression_track(arc, fps, n, prototypes=prototypes)
     arousal = arousal_track(arc, fps, n)
     face = combine(mouth, expression, fps, arousal)
     blink = blink_track(n, fps, arousal, seed, idle)

@@ -30,6 +30,8 @@ _JAW, _CLOSE = BLENDSHAPE_INDEX["jawOpen"], BLENDSHAPE_INDEX["mouthClose"]
 class AvatarPortrait:
     """An EmoFaces identity (``Identity.from_seed(seed)``) animated frame by frame."""
 
+    expression_prototypes = None  # the EmoFaces world's own EMFACS_PROTOTYPES
+
     def __init__(self, seed: int = 0, size: int = 256) -> None:
         self.identity = Identity.from_seed(seed)  # validates the seed
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not RENDER_SIZES[0] <= size <= RENDER_SIZES[1]:

@@ -83,15 +83,16 @@ AROUSAL_ARTICULATION_GAIN = 0.2
 
 
 def expression_track(emotion: str | Emotion | EmotionArc, fps: float, n_frames: int,
-                     smoothing_s: float = EXPRESSION_SMOOTHING_S) -> np.ndarray:
+                     smoothing_s: float = EXPRESSION_SMOOTHING_S, prototypes: np.ndarray | None = None) -> np.ndarray:
     """(n_frames, 52) expression targets: the arc sampled at each frame time, through the rig, smoothed.
 
     An arc that runs past the last frame is cut there (its later keyframes never show); one that ends
-    earlier holds its last emotion (``EmotionArc.at``).
+    earlier holds its last emotion (``EmotionArc.at``). ``prototypes``: the renderer's table
+    (``emotion_to_blendshapes``; None: the EmoFaces world's).
     """
     arc = EmotionArc.parse(emotion)
     emotions = arc.sample(fps, frames=n_frames)
-    track = np.stack([emotion_to_blendshapes(e) for e in emotions])
+    track = np.stack([emotion_to_blendshapes(e, prototypes) for e in emotions])
     if smoothing_s > 0 and n_frames > 1:
         track = gaussian_filter1d(track, sigma=smoothing_s * fps, axis=0, mode="nearest")
     return np.clip(track, 0.0, 1.0).astype(np.float32)

@@ -181,7 +181,8 @@ def _animate_and_render(job: _Job, speech: SpeechInput, meter: BackgroundMeter |
     clock = time.perf_counter()
     mouth, mouth_method = mouth_track(speech, fps, n_frames, job.audio_model)
     envelope = rms_envelope(speech.audio, speech.sample_rate, fps, n_frames)
-    animation = animate(mouth, job.arc, fps, envelope, job.seed)
+    animation = animate(mouth, job.arc, fps, envelope, job.seed,
+                        prototypes=getattr(job.renderer, "expression_prototypes", None))
     seconds["motion"] = time.perf_counter() - clock
 
     result = TalkResult(animation.tracks, speech, animation, job.inputs["portrait"], job.size, mouth_method, job.inputs,
