@@ -209,8 +209,8 @@ def emotion_to_blendshapes(emotion: Emotion | str | Mapping, prototypes: np.ndar
     The probability-weighted mean of the EMFACS prototypes (Mikels and other sets roll up to
     MEAD-8 first) scaled by ``expression_strength``, plus a small term in valence and arousal so
     that points of the VA plane map to faces continuously, including between categories.
-    ``prototypes``: another table's ``prototype_matrix`` (a renderer's own EMFACS variants, e.g.
-    emogen.talking.photo.PHOTO_PROTOTYPES); the default is EMFACS_PROTOTYPES, which define the
+    ``prototypes``: the ``prototype_matrix`` of another table (a renderer's own EMFACS variants, e.g.
+    emogen.talking.photo.PHOTO_PROTOTYPE_MATRIX); the default is that of EMFACS_PROTOTYPES, which define the
     EmoFaces world and its datasets.
     """
     emotion = Emotion.parse(emotion)

@@ -49,9 +49,10 @@ _GAZE = [BLENDSHAPE_INDEX[n] for n in GAZE_BLENDSHAPES]
 # two emotions the variant a 2D warp of a real face shows best. Why: the warp moves the lower lip down
 # for a jaw drop but leaves the lip corners where the still had them, so the avatar's surprise (26E)
 # opens a wide, flat mouth, which the FER2013 classifier reads as a laugh; and the avatar's anger
-# (pressed lips, 23+24) barely changes a photo's mouth, so a still's smile survives it. Chosen on the
-# tuning portraits only (the astronaut and LFW faces 40-69, bench/bench_talking_photo.py), among FACS
-# variants: FER2013 readings there surprise 0.45 -> 0.61, anger 0.61 -> 0.90 (4 emotions 0.645 -> 0.758).
+# (pressed lips, 23+24) barely changes a photo's mouth, so a still's smile survives it. Chosen among FACS
+# variants on the tuning portraits only (the astronaut and LFW faces 40-69); bench/bench_talking_photo.py's
+# tuning rows with the avatar's faces -> these: LFW 40-69 surprise 0.43 -> 0.63, anger 0.63 -> 0.90,
+# 4 emotions 0.642 -> 0.758 (astronaut 0.75 -> 0.75).
 # The avatar keeps EMFACS_PROTOTYPES: they define the EmoFaces world its scorer and models learnt.
 PHOTO_PROTOTYPES: dict[str, str] = {
     **EMFACS_PROTOTYPES,
