@@ -61,6 +61,7 @@ RIGID = list(FACE_OVAL) + [1, 4, 5, 6, 168, 197, 195]  # outline and nose: ident
 SPEED_FRAMES = 100
 GAZE_SWEEP = np.linspace(-0.5, 0.5, 5)  # eyeLook units: +-15 degrees
 FOLD_EMOTIONS = ("joy", "sadness", "surprise", "fear", "anger", "disgust", "contempt")
+NO_FACE = "no face"  # a render the scorer's landmarker finds no face in: counted as a miss
 UPPER_FACE_V = -0.3  # IOD below the line between the irises (negative: above it)
 
 
@@ -98,6 +99,14 @@ def masked_ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return float(full[mask].mean())
 
 
+def fer_label(scorer: FerScorer, frame: np.ndarray) -> str:
+    """FER2013's top category for ``frame``, or NO_FACE when its landmarker finds no face there."""
+    try:
+        return scorer.score(frame).top1
+    except EmotionError:
+        return NO_FACE
+
+
 def evaluate(portrait: PhotoPortrait, scorer: FerScorer) -> dict:
     still = portrait.still
     face = face_oval_mask(portrait.face.landmarks, portrait.size)
@@ -108,10 +117,7 @@ def evaluate(portrait: PhotoPortrait, scorer: FerScorer) -> dict:
     # The neutral render takes the still's expression away as MediaPipe measures it (its blendshapes);
     # whether FER2013 still reads the still's expression on it tells how much of that expression the
     # classifier sees in the texture (teeth, cheek and eye shading), which a warp does not change.
-    try:
-        result["neutral_top1"] = scorer.score(neutral).top1
-    except EmotionError:
-        result["neutral_top1"] = "no face"
+    result["neutral_top1"] = fer_label(scorer, neutral)
     iod = FaceFrame.from_landmarks(portrait.face.landmarks).iod
     upper_face = portrait.rig.above_lids > 0
     result["upper_travel"] = 0.0
@@ -127,12 +133,9 @@ def evaluate(portrait: PhotoPortrait, scorer: FerScorer) -> dict:
         result["folded_lower"] += int((~upper).sum())
     for emotion in EMOTIONS:
         frame = portrait.render(emotion_to_blendshapes(emotion, portrait.expression_prototypes))
-        try:
-            estimate = scorer.score(frame)
-        except EmotionError:
-            result["predicted"][emotion] = "no face"
+        result["predicted"][emotion] = fer_label(scorer, frame)
+        if result["predicted"][emotion] == NO_FACE:
             continue
-        result["predicted"][emotion] = estimate.top1
         found = portrait.landmarker.detect(frame)[0]
         shift = np.linalg.norm(found.landmarks[RIGID, :2] - portrait.face.landmarks[RIGID, :2], axis=1)
         result["rigid_shift"].append(float(shift.mean() / iod))
@@ -198,7 +201,7 @@ def measure() -> list[Metric]:
     for group, items in portraits(landmarker).items():
         confusion: Counter = Counter()
         failed, ssim_face, ssim_rest, shifts, still_labels, folded, travels = [], [], [], [], [], [], []
-        carried = []  # (still's FER label, neutral render's) for the stills FER reads as expressive
+        carried = []  # for each still FER reads as expressive: does its neutral render still read the same?
         for name, photo in items:
             try:
                 portrait = PhotoPortrait(photo, size=256, landmarker=landmarker)
@@ -215,7 +218,7 @@ def measure() -> list[Metric]:
             travels.append((result["upper_travel"], name))
             still_labels.append(f"{name}={result['still_top1']}")
             if result["still_top1"] != "neutral":
-                carried.append((result["still_top1"], result["neutral_top1"]))
+                carried.append(result["neutral_top1"] == result["still_top1"])
             print(f"{group}: {name}: still {result['still_top1']}, renders {result['predicted']}", flush=True)
         total = sum(confusion.values())
         correct = sum(n for (t, p), n in confusion.items() if t == p)
@@ -246,8 +249,8 @@ def measure() -> list[Metric]:
                        f"portraits' largest {np.median([t for t, _ in travels]):.3f} (photo_motion.UPPER_TRAVEL_MAX)"),
                 Metric(f"{group}: FER2013 reading of the stills", "; ".join(still_labels)[:200], ""),
                 Metric(f"{group}: neutral render still read as the still's expression",
-                       round(sum(a == b for a, b in carried) / max(len(carried), 1), 4), "fraction", None,
-                       f"{sum(a == b for a, b in carried)}/{len(carried)} portraits whose still FER2013 reads as "
+                       round(sum(carried) / max(len(carried), 1), 4), "fraction", None,
+                       f"{sum(carried)}/{len(carried)} portraits whose still FER2013 reads as "
                        "not neutral; the neutral render has the still's blendshapes (as MediaPipe reads them) "
                        "taken away, so what remains is texture the warp keeps"),
             ]
