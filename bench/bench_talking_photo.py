@@ -12,6 +12,7 @@ Portraits:
   forehead fade, photo_motion.MIN_FOREHEAD, was chosen on its and the astronaut's FER readings and on
   the fold counts of every portrait, a geometric measure).
 Each portrait is driven by emogen.face.rig.emotion_to_blendshapes(emotion, PhotoPortrait.expression_prototypes)
+at the emotion's head posture (emogen.talking.expression.emotion_posture: a sad head bows 16 degrees, as talk() poses it)
 (the photo renderer's EMFACS variants, emogen.talking.photo.PHOTO_PROTOTYPES) for happy, sad, surprise
 and angry and the 256 px frame is scored by the FER2013 scorer (emogen.score.photo.FerScorer).
 Identity: SSIM (grayscale) of the neutral render against the still, over the face (inside the
@@ -41,6 +42,7 @@ from emogen.errors import EmotionError  # noqa: E402
 from emogen.face.landmarks import FaceLandmarker  # noqa: E402
 from emogen.face.rig import BLENDSHAPE_INDEX, check_blendshapes, emotion_to_blendshapes  # noqa: E402
 from emogen.score.photo import FerScorer  # noqa: E402
+from emogen.talking.expression import emotion_posture  # noqa: E402
 from emogen.talking.photo import PhotoPortrait, read_photo  # noqa: E402
 from emogen.talking.photo_gaze import look, with_look  # noqa: E402
 from emogen.talking.photo_mesh import (  # noqa: E402
@@ -132,11 +134,14 @@ def evaluate(portrait: PhotoPortrait, scorer: FerScorer) -> dict:
         result["folded_upper"] += int(upper.sum())
         result["folded_lower"] += int((~upper).sum())
     for emotion in EMOTIONS:
-        frame = portrait.render(emotion_to_blendshapes(emotion, portrait.expression_prototypes))
-        result["predicted"][emotion] = fer_label(scorer, frame)
-        if result["predicted"][emotion] == NO_FACE:
+        values = emotion_to_blendshapes(emotion, portrait.expression_prototypes)
+        # Scored as talk() poses the emotion (a sad head bows); the identity shift is measured upright,
+        # so that it counts what the expression moves, not the turn.
+        result["predicted"][emotion] = fer_label(scorer, portrait.render(values, emotion_posture(emotion)))
+        frame = portrait.render(values)
+        if result["predicted"][emotion] == NO_FACE or not (found := portrait.landmarker.detect(frame)):
             continue
-        found = portrait.landmarker.detect(frame)[0]
+        found = found[0]
         shift = np.linalg.norm(found.landmarks[RIGID, :2] - portrait.face.landmarks[RIGID, :2], axis=1)
         result["rigid_shift"].append(float(shift.mean() / iod))
     return result

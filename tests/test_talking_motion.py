@@ -6,8 +6,8 @@ from emogen.errors import EmotionError
 from emogen.face.rig import BLENDSHAPE_INDEX, emotion_to_blendshapes
 from emogen.speech.engines.base import Timing
 from emogen.talking.animate import animate
-from emogen.talking.expression import (EMOTION_CHANNELS, SPEECH_CHANNELS, combine, expression_track,
-                                       speech_activity)
+from emogen.talking.expression import (EMOTION_CHANNELS, EMOTION_POSTURES, SPEECH_CHANNELS, combine,
+                                       emotion_posture, expression_track, posture_track, speech_activity)
 from emogen.talking.idle import IdleConfig, blink_track, gaze_track, head_track, stress_envelope
 from emogen.talking.visemes import lip_opening, mouth_from_phonemes
 
@@ -122,6 +122,24 @@ def test_head_sways_and_nods_on_stresses():
     assert np.corrcoef(nods, stress_envelope(envelope, FPS))[0, 1] > 0.99
     excited = head_track(n, FPS, np.zeros(n), np.ones(n), seed=2)
     assert excited[:, 0].std() > 1.3 * still[:, 0].std()
+
+
+def test_a_sad_head_bows_and_the_bow_follows_the_arc(mouth):
+    bow = EMOTION_POSTURES["sadness"][1]
+    np.testing.assert_allclose(emotion_posture("sadness"), (0.0, bow, 0.0))
+    np.testing.assert_allclose(emotion_posture("sadness:0.5"), (0.0, bow / 2, 0.0))  # as the face scales
+    for upright in ("neutral", "joy", "surprise", "anger"):
+        np.testing.assert_allclose(emotion_posture(upright), 0.0)
+    track = posture_track("joy@0 -> sadness@1.5", FPS, N)
+    assert track.shape == (N, 3) and abs(track[0, 1]) < 0.5 and track[-1, 1] == pytest.approx(bow, abs=0.5)
+    assert np.all(np.diff(track[:, 1]) >= -1e-9)  # bows steadily, no jump
+    envelope = lip_opening(mouth)
+    sad = animate(mouth, "sadness", FPS, envelope, seed=3).tracks.head_pose
+    calm = animate(mouth, "neutral", FPS, envelope, seed=3).tracks.head_pose
+    # The same sway and nods (same seed), about a bowed head: sadness' arousal is lower, so the sway is
+    # a little smaller, but the mean pitch moves by the bow.
+    assert sad[:, 1].mean() - calm[:, 1].mean() == pytest.approx(bow, abs=1.5)
+    assert np.abs(sad[:, 1]).max() <= IdleConfig().head_limits_deg[1]
 
 
 def test_animation_is_deterministic_by_seed(mouth):

@@ -2,7 +2,7 @@
 
 Reads top to bottom: expression targets from the emotion or arc (sequence level) -> combined with
 the mouth (content/emotion separation, ``expression.combine``) -> blinks and gaze laid over the eyes
--> head pose from slow sway plus nods on the speech's stresses. Deterministic for a given seed.
+-> head pose: the emotion's posture (a sad head bows) with slow sway and nods on the speech's stresses. Deterministic for a given seed.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 from emogen.emotion import Emotion, EmotionArc
 from emogen.errors import EmotionError
 from emogen.face.rig import NUM_BLENDSHAPES
-from emogen.talking.expression import arousal_track, combine, expression_track, speech_activity
+from emogen.talking.expression import arousal_track, combine, expression_track, posture_track, speech_activity
 from emogen.talking.idle import IdleConfig, apply_eyes, blink_track, gaze_track, head_track
 from emogen.talking.tracks import MotionTracks
 
@@ -53,6 +53,6 @@ def animate(mouth: np.ndarray, emotion: str | Emotion | EmotionArc, fps: float,
     loudness = np.zeros(n) if envelope is None else np.asarray(envelope, dtype=np.float64)
     if loudness.shape != (n,):
         raise EmotionError(f"the envelope must have one value per frame ({n}), got shape {loudness.shape}")
-    head = head_track(n, fps, loudness, arousal, seed, idle)
+    head = head_track(n, fps, loudness, arousal, seed, idle, posture_track(arc, fps, n))
     tracks = MotionTracks(fps, face, head, gaze)
     return Animation(tracks, mouth, expression, speech_activity(mouth, fps), blink)

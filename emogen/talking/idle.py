@@ -52,8 +52,9 @@ class IdleConfig:
     head_sway_period_s: float = 0.6  # smoothing of the noise: excursions of about 2-4 s
     nod_deg: float = 2.5  # pitch per unit of the normalised stress envelope
     head_arousal_gain: float = 0.5
-    # A talking head stays within a natural conversational range (and every renderer's limits).
-    head_limits_deg: tuple[float, float, float] = (25.0, 15.0, 15.0)
+    # A talking head stays within a natural conversational range (and every renderer's limits); the
+    # pitch range takes a sad speaker's bowed head (expression.EMOTION_POSTURES) with its nods.
+    head_limits_deg: tuple[float, float, float] = (25.0, 20.0, 15.0)
 
 
 def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
@@ -114,8 +115,9 @@ def gaze_track(n_frames: int, fps: float, seed: int, config: IdleConfig = IdleCo
 
 
 def head_track(n_frames: int, fps: float, envelope: np.ndarray, arousal: np.ndarray, seed: int,
-               config: IdleConfig = IdleConfig()) -> np.ndarray:
-    """(n_frames, 3) head yaw/pitch/roll in degrees: slow sway plus nods on the speech's stresses."""
+               config: IdleConfig = IdleConfig(), posture: np.ndarray | None = None) -> np.ndarray:
+    """(n_frames, 3) head yaw/pitch/roll in degrees: slow sway plus nods on the speech's stresses,
+    about ``posture`` ((n_frames, 3) or (3,) degrees: the emotion's, expression.posture_track; None: upright)."""
     rng = _streams(seed)[2]
     arousal = np.broadcast_to(np.asarray(arousal, dtype=np.float64), (n_frames,))
     sigma = config.head_sway_period_s * fps
@@ -127,6 +129,8 @@ def head_track(n_frames: int, fps: float, envelope: np.ndarray, arousal: np.ndar
     pose = sway * np.array(config.head_sway_deg)
     pose[:, 1] += config.nod_deg * stress_envelope(envelope, fps)
     pose *= (1.0 + config.head_arousal_gain * arousal)[:, None]
+    if posture is not None:
+        pose += posture
     limits = np.array(config.head_limits_deg)
     return np.clip(pose, -limits, limits)
 
