@@ -12,9 +12,9 @@ Portraits:
   forehead fade, photo_motion.MIN_FOREHEAD, was chosen on its and the astronaut's FER readings and on
   the fold counts of every portrait, a geometric measure).
 Each portrait is driven by emogen.face.rig.emotion_to_blendshapes(emotion, PhotoPortrait.expression_prototypes)
-at the emotion's head posture (emogen.talking.expression.emotion_posture: a sad head bows 16 degrees, as talk() poses it)
 (the photo renderer's EMFACS variants, emogen.talking.photo.PHOTO_PROTOTYPES) for happy, sad, surprise
-and angry and the 256 px frame is scored by the FER2013 scorer (emogen.score.photo.FerScorer).
+and angry, at the emotion's head posture as talk() poses it (emogen.talking.expression.emotion_posture:
+a sad head bows 16 degrees), and the 256 px frame is scored by the FER2013 scorer (emogen.score.photo.FerScorer).
 Identity: SSIM (grayscale) of the neutral render against the still, over the face (inside the
 landmarks' face oval) and over the rest of the frame; and how far MediaPipe's re-detected
 landmarks of the face outline and nose move in each emotion render, in inter-ocular distances.
@@ -226,8 +226,9 @@ def spoken_clips(items: list[tuple[str, np.ndarray]], landmarker: FaceLandmarker
             Metric(f"{label}: lip-sync r", round(float(np.nanmean(lip_r)), 4), "Pearson r", ">= 0.7",
                    f"min {np.nanmin(lip_r):.3f}; MediaPipe's lip gap on the output frames vs the RMS envelope")]
     for emotion in EMOTIONS:
+        read = ", ".join(f"{p} {n}" for p, n in confusion[emotion].most_common())
         rows.append(Metric(f"{label}: {emotion} frames read as {emotion}", round(float(np.mean(hits[emotion])), 4),
-                           "fraction", None, "confusion: " + ", ".join(f"{p} {n}" for p, n in confusion[emotion].most_common())))
+                           "fraction", None, f"confusion: {read}"))
     return rows
 
 

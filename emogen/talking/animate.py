@@ -2,7 +2,8 @@
 
 Reads top to bottom: expression targets from the emotion or arc (sequence level) -> combined with
 the mouth (content/emotion separation, ``expression.combine``) -> blinks and gaze laid over the eyes
--> head pose: the emotion's posture (a sad head bows) with slow sway and nods on the speech's stresses. Deterministic for a given seed.
+-> head pose: the emotion's posture (a sad head bows) with slow sway and nods on the speech's stresses.
+Deterministic for a given seed.
 """
 from __future__ import annotations
 

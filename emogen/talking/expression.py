@@ -108,9 +108,13 @@ def posture_track(emotion: str | Emotion | EmotionArc, fps: float, n_frames: int
                   smoothing_s: float = EXPRESSION_SMOOTHING_S) -> np.ndarray:
     """(n_frames, 3) head posture degrees along the arc, smoothed as ``expression_track``."""
     arc = EmotionArc.parse(emotion)
-    track = np.stack([emotion_posture(e) for e in arc.sample(fps, frames=n_frames)])
-    if smoothing_s > 0 and n_frames > 1:
-        track = gaussian_filter1d(track, sigma=smoothing_s * fps, axis=0, mode="nearest")
+    return _smoothed(np.stack([emotion_posture(e) for e in arc.sample(fps, frames=n_frames)]), fps, smoothing_s)
+
+
+def _smoothed(track: np.ndarray, fps: float, smoothing_s: float) -> np.ndarray:
+    """A per-frame track through the zero-phase Gaussian of EXPRESSION_SMOOTHING_S (module doc)."""
+    if smoothing_s > 0 and len(track) > 1:
+        return gaussian_filter1d(track, sigma=smoothing_s * fps, axis=0, mode="nearest")
     return track
 
 
@@ -124,9 +128,7 @@ def expression_track(emotion: str | Emotion | EmotionArc, fps: float, n_frames: 
     """
     arc = EmotionArc.parse(emotion)
     emotions = arc.sample(fps, frames=n_frames)
-    track = np.stack([emotion_to_blendshapes(e, prototypes) for e in emotions])
-    if smoothing_s > 0 and n_frames > 1:
-        track = gaussian_filter1d(track, sigma=smoothing_s * fps, axis=0, mode="nearest")
+    track = _smoothed(np.stack([emotion_to_blendshapes(e, prototypes) for e in emotions]), fps, smoothing_s)
     return np.clip(track, 0.0, 1.0).astype(np.float32)
 
 
