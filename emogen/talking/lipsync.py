@@ -112,10 +112,23 @@ def expression_accuracy(estimates, targets) -> dict:
     return {"accuracy": float(np.mean(hits)), "frames": len(hits),
             "per_target": {t: float(np.mean(h)) for t, h in per_target.items()},
             "clip_top": clip_top, "clip_correct": clip_top == main_target,
-            "frame_tops": [e.top1 for e in estimates],
+            "frame_tops": [e.top1 for e in estimates], "frame_targets": list(targets),
             "mean_probs": {k: round(v, 4) for k, v in mean_probs.items()},
             "valence": float(np.mean([e.valence for e in estimates])),
             "arousal": float(np.mean([e.arousal for e in estimates]))}
+
+
+def accuracy_while_speaking(expression: dict, activity: np.ndarray) -> dict:
+    """``expression_accuracy``'s frames (with ``scored_frames``) split by the speech ``activity`` per frame
+    (emogen.talking.expression.speech_activity, >= 0.5: speaking): {"while_speaking": {"accuracy", "frames"},
+    "in_pauses": {...}}, accuracy None where no scored frame falls. While the person speaks the speech owns
+    the jaw and lips, so an emotion shown by its mouth (surprise, anger) reads in the pauses."""
+    split: dict[str, list[bool]] = {"while_speaking": [], "in_pauses": []}
+    for frame, top, target in zip(expression["scored_frames"], expression["frame_tops"], expression["frame_targets"],
+                                  strict=True):
+        split["while_speaking" if activity[frame] >= 0.5 else "in_pauses"].append(top == target)
+    return {part: {"accuracy": float(np.mean(hits)) if hits else None, "frames": len(hits)}
+            for part, hits in split.items()}
 
 
 # ----- identity -----------------------------------------------------------------------------------

@@ -291,6 +291,11 @@ def _finish(result: TalkResult, meter: BackgroundMeter | None, envelope: np.ndar
     if meter is not None:
         clock = time.perf_counter()
         result.scores, seconds["scoring_thread_busy"] = meter.finish(envelope)
+        expression = result.scores.get("expression", {})
+        if "scored_frames" in expression:
+            from emogen.talking.lipsync import accuracy_while_speaking
+
+            expression.update(accuracy_while_speaking(expression, result.animation.activity))
         seconds["scoring_wait"] = time.perf_counter() - clock  # what measuring added to the wall time
         seconds["scoring_cpu"] = meter.cpu_s  # CPU seconds of the meter's worker for this clip
     seconds["total"] = time.perf_counter() - started
