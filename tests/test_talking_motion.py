@@ -6,8 +6,8 @@ from emogen.errors import EmotionError
 from emogen.face.rig import BLENDSHAPE_INDEX, emotion_to_blendshapes
 from emogen.speech.engines.base import Timing
 from emogen.talking.animate import animate
-from emogen.talking.expression import (EMOTION_CHANNELS, EMOTION_POSTURES, SPEECH_CHANNELS, combine,
-                                       emotion_posture, expression_track, posture_track, speech_activity)
+from emogen.talking.expression import (EMOTION_CHANNELS, EMOTION_POSTURES, FUNNEL_UNDER_SPEECH, SPEECH_CHANNELS,
+                                       combine, emotion_posture, expression_track, posture_track, speech_activity)
 from emogen.talking.idle import IdleConfig, blink_track, gaze_track, head_track, stress_envelope
 from emogen.talking.visemes import lip_opening, mouth_from_phonemes
 
@@ -54,6 +54,25 @@ def test_the_emotions_mouth_returns_in_a_long_pause_only(mouth):
     assert activity[frames_of(0.0, 0.7)].min() > 0.99 and activity[frames_of(2.0, 2.7)].max() < 0.01
     late = frames_of(2.0, 2.7)
     np.testing.assert_allclose(face[late, jaw], expression[late, jaw], atol=1e-3)
+
+
+def test_half_the_emotions_lip_funnel_is_held_through_speech_but_not_through_a_seal(mouth):
+    from emogen.talking.photo import PHOTO_PROTOTYPE_MATRIX
+
+    expression = expression_track("surprise", FPS, N, prototypes=PHOTO_PROTOTYPE_MATRIX)  # rounds the lips (AU 22)
+    face = combine(mouth, expression, FPS)
+    funnel = BLENDSHAPE_INDEX["mouthFunnel"]
+    speaking = frames_of(0.0, 0.7)
+    assert expression[speaking, funnel].min() > 0.3
+    # Held at half under the speech's own funnel, fading as the lips seal for /m/ (coarticulated: a ramp).
+    jaw, close = mouth[:, BLENDSHAPE_INDEX["jawOpen"]], mouth[:, BLENDSHAPE_INDEX["mouthClose"]]
+    seal = np.clip(close / np.maximum(jaw, 1e-6), 0, 1)
+    held = FUNNEL_UNDER_SPEECH * (1 - seal[speaking]) * expression[speaking, funnel]
+    np.testing.assert_allclose(face[speaking, funnel], np.maximum(mouth[speaking, funnel], held), atol=1e-6)
+    assert face[frames_of(0.0, 0.1), funnel].min() > 0.95 * FUNNEL_UNDER_SPEECH * expression[0, funnel]
+    closure = frames_of(0.3, 0.42)
+    assert lip_opening(face)[closure].min() == pytest.approx(0.0, abs=1e-6)  # /m/ still seals the lips
+    assert face[closure, funnel].max() == pytest.approx(mouth[closure, funnel].max(), abs=1e-6)
 
 
 def test_a_smile_survives_a_rounded_vowel():

@@ -67,8 +67,9 @@ def run_talk(args: argparse.Namespace) -> int:
     if "accuracy" in scores.get("expression", {}):
         expression = scores["expression"]
         line += f"; expression accuracy {expression['accuracy']:.0%} ({scores['expression_scorer']}"
-        parts = [f"{label} {expression[key]['accuracy']:.0%}" for key, label in
-                 (("while_speaking", "speaking"), ("in_pauses", "pauses")) if expression.get(key, {}).get("accuracy") is not None]
+        parts = [f"{label} {expression[key]['accuracy']:.0%}"
+                 for key, label in (("while_speaking", "speaking"), ("in_pauses", "pauses"))
+                 if expression.get(key, {}).get("accuracy") is not None]
         line += f"; {', '.join(parts)})" if parts else ")"
     line += f"; real-time factor {result.real_time_factor:.2f}"
     print(line, file=sys.stderr)

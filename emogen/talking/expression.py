@@ -23,6 +23,14 @@ or an EmotionArc into a smooth (n, 52) track with ``emogen.face.rig.emotion_to_b
   EmoFaces scorer: disgust frames with the lips together 0/22 read as disgust, 22/22 as anger). So on
   these channels the emotion's value is kept under the speech by max, except where the speech seals the
   lips (a bilabial: mouthClose = jawOpen), where it fades out with the seal, so /p b m/ still close.
+  The lip funnel (mouthFunnel, AU 22: the photo renderer's surprise and anger round the lips) is held the
+  same way at FUNNEL_UNDER_SPEECH of its value. Measured on the photo renderer's tuning portraits (talk()
+  clips of one espeak sentence; FER2013 on the scored frames): anger frames read as anger 0.59 -> 0.67
+  and surprise 0.16 -> 0.23 (LFW 40-54), anger 0.47 -> 0.58 (astronaut, LFW 41/45/52) with lip-sync r
+  unchanged (0.76 -> 0.78 there); held in full (tried without the fade), anger reads 0.82 / 0.70 but
+  lip-sync r falls to 0.63, so half. (Holding the emotion's
+  dropped jaw under speech, the cue FER2013 reads surprise by, lifts surprise frames 0.16 -> 0.63 only
+  at a floor of 0.8 of it, where lip-sync r falls to 0.44: not done; speech keeps the jaw.)
 * Exception, SPEECH_CAPPED_CHANNELS: the lip-corner depressor (mouthFrown*, AU 15; sadness 0.89,
   disgust 0.69) is an emotion channel, but while the person speaks it is held at most at
   FROWN_UNDER_SPEECH (full again in pauses). Reason, measured: the avatar draws a strong frown as an
@@ -59,13 +67,17 @@ EMOTION_CHANNELS: tuple[str, ...] = tuple(n for n in BLENDSHAPE_NAMES if n not i
 # Speech channels on which an emotion's lip shape (AU 10, AU 16: disgust) is held through speech (module doc).
 HELD_LIP_CHANNELS: tuple[str, ...] = ("mouthUpperUpLeft", "mouthUpperUpRight", "mouthLowerDownLeft",
                                       "mouthLowerDownRight")
+FUNNEL_UNDER_SPEECH = 0.5
+# The fraction of the emotion's value each held speech channel keeps under speech.
+_HELD_FRACTIONS = {**{name: 1.0 for name in HELD_LIP_CHANNELS}, "mouthFunnel": FUNNEL_UNDER_SPEECH}
 # Emotion channels held at most at FROWN_UNDER_SPEECH while speaking (module doc: a strong frown hides
 # whether the lips are apart).
 SPEECH_CAPPED_CHANNELS: tuple[str, ...] = ("mouthFrownLeft", "mouthFrownRight")
 FROWN_UNDER_SPEECH = 0.4
 _SPEECH_MASK = np.isin(np.array(BLENDSHAPE_NAMES), SPEECH_CHANNELS)
 _CAPPED_MASK = np.isin(np.array(BLENDSHAPE_NAMES), SPEECH_CAPPED_CHANNELS)
-_HELD_MASK = np.isin(np.array(BLENDSHAPE_NAMES), HELD_LIP_CHANNELS)
+_HELD_MASK = np.isin(np.array(BLENDSHAPE_NAMES), tuple(_HELD_FRACTIONS))
+_HELD_FRACTION = np.array([_HELD_FRACTIONS[n] for n in BLENDSHAPE_NAMES if n in _HELD_FRACTIONS])
 _JAW, _CLOSE = BLENDSHAPE_NAMES.index("jawOpen"), BLENDSHAPE_NAMES.index("mouthClose")
 
 # Expressions set in over hundreds of milliseconds, not within a frame (onset times measured by Hess &
@@ -179,7 +191,8 @@ def speaking_face(mouth: np.ndarray, expression: np.ndarray, activity: np.ndarra
     expression[..., _CAPPED_MASK] = (1.0 - activity) * capped + activity * np.minimum(capped, FROWN_UNDER_SPEECH)
     out = np.maximum(mouth, expression)
     out[..., _SPEECH_MASK] = speech_part
-    out[..., _HELD_MASK] = np.maximum(out[..., _HELD_MASK], (1.0 - activity * seal) * expression[..., _HELD_MASK])
+    held = (1.0 - activity * seal) * _HELD_FRACTION * expression[..., _HELD_MASK]
+    out[..., _HELD_MASK] = np.maximum(out[..., _HELD_MASK], held)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
