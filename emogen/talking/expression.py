@@ -28,9 +28,9 @@ or an EmotionArc into a smooth (n, 52) track with ``emogen.face.rig.emotion_to_b
   clips of one espeak sentence; FER2013 on the scored frames): anger frames read as anger 0.59 -> 0.67
   and surprise 0.16 -> 0.23 (LFW 40-54), anger 0.47 -> 0.58 (astronaut, LFW 41/45/52) with lip-sync r
   unchanged (0.76 -> 0.78 there); held in full (tried without the fade), anger reads 0.82 / 0.70 but
-  lip-sync r falls to 0.63, so half. (Holding the emotion's
-  dropped jaw under speech, the cue FER2013 reads surprise by, lifts surprise frames 0.16 -> 0.63 only
-  at a floor of 0.8 of it, where lip-sync r falls to 0.44: not done; speech keeps the jaw.)
+  lip-sync r falls to 0.63, so half. (Holding the emotion's dropped jaw under speech, the cue FER2013
+  reads surprise by, lifts surprise frames 0.16 -> 0.63 only at a floor of 0.8 of it, where lip-sync r
+  falls to 0.44: not done; speech keeps the jaw.)
 * Exception, SPEECH_CAPPED_CHANNELS: the lip-corner depressor (mouthFrown*, AU 15; sadness 0.89,
   disgust 0.69) is an emotion channel, but while the person speaks it is held at most at
   FROWN_UNDER_SPEECH (full again in pauses). Reason, measured: the avatar draws a strong frown as an
