@@ -142,9 +142,11 @@ def evaluate(portrait: PhotoPortrait, scorer: FerScorer) -> dict:
     for emotion in EMOTIONS:
         values = emotion_to_blendshapes(emotion, portrait.expression_prototypes)
         # Scored as talk() poses the emotion (a sad head bows); the identity shift is measured upright,
-        # so that it counts what the expression moves, not the turn.
-        result["predicted"][emotion] = fer_label(scorer, portrait.render(values, emotion_posture(emotion)))
-        frame = portrait.render(values)
+        # so that it counts what the expression moves, not the turn (one render where the two agree).
+        posture = emotion_posture(emotion)
+        posed = portrait.render(values, posture)
+        result["predicted"][emotion] = fer_label(scorer, posed)
+        frame = portrait.render(values) if posture.any() else posed
         if result["predicted"][emotion] == NO_FACE or not (found := portrait.landmarker.detect(frame)):
             continue
         found = found[0]

@@ -203,6 +203,13 @@ def expression_strength(emotion: Emotion, probs: np.ndarray) -> float:
     return float(np.clip(np.asarray(emotion.vad) @ direction / norm2, 0.0, 1.0))
 
 
+def prototype_weights(emotion: Emotion) -> np.ndarray:
+    """(8,) how much of each MEAD-8 prototype an emotion shows: its category mixture scaled by
+    ``expression_strength`` (also what scales a talking head's posture, emogen.talking.expression)."""
+    probs = np.asarray(emotion.to_set(RIG_CATEGORY_SET).probs)
+    return expression_strength(emotion, probs) * probs
+
+
 def emotion_to_blendshapes(emotion: Emotion | str | Mapping, prototypes: np.ndarray | None = None) -> np.ndarray:
     """An emotion (or any spec ``Emotion.parse`` reads) -> 52 blendshape values in [0, 1].
 
@@ -214,9 +221,8 @@ def emotion_to_blendshapes(emotion: Emotion | str | Mapping, prototypes: np.ndar
     EmoFaces world and its datasets.
     """
     emotion = Emotion.parse(emotion)
-    probs = np.asarray(emotion.to_set(RIG_CATEGORY_SET).probs)
     table = _PROTOTYPES if prototypes is None else prototypes
-    categorical = expression_strength(emotion, probs) * (probs @ table)
+    categorical = prototype_weights(emotion) @ table
     v, a = emotion.valence, emotion.arousal
     pleasant, unpleasant, aroused, calm = _VA_GAINS
     dimensional = max(v, 0) * pleasant + max(-v, 0) * unpleasant + max(a, 0) * aroused + max(-a, 0) * calm

@@ -56,7 +56,7 @@ from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 from emogen.emotion import Emotion, EmotionArc
 from emogen.emotion.categories import get_set
 from emogen.face.rig import (BLENDSHAPE_NAMES, NUM_BLENDSHAPES, RIG_CATEGORY_SET, emotion_to_blendshapes,
-                             expression_strength)
+                             prototype_weights)
 
 SPEECH_CHANNELS: tuple[str, ...] = (
     "jawOpen", "jawForward", "mouthClose", "mouthFunnel", "mouthPucker", "mouthRollLower", "mouthRollUpper",
@@ -111,9 +111,7 @@ _POSTURES = np.array([EMOTION_POSTURES.get(c, (0.0, 0.0, 0.0)) for c in get_set(
 def emotion_posture(emotion: str | Emotion) -> np.ndarray:
     """(3,) head (yaw, pitch, roll) degrees for an emotion: the category mixture's postures, scaled
     by how strongly the emotion is expressed (as ``emotion_to_blendshapes`` scales the face)."""
-    emotion = Emotion.parse(emotion)
-    probs = np.asarray(emotion.to_set(RIG_CATEGORY_SET).probs)
-    return expression_strength(emotion, probs) * (probs @ _POSTURES)
+    return prototype_weights(Emotion.parse(emotion)) @ _POSTURES
 
 
 def posture_track(emotion: str | Emotion | EmotionArc, fps: float, n_frames: int,
