@@ -63,7 +63,7 @@ def parse_config(config_class: type[ConfigT], argv: list[str], description: str 
                 parser.error(f"{token} needs a value")
             index += 1
             text = rest[index]
-        values[key.replace("-", "_")] = yaml.safe_load(text)
+        values[key.replace("-", "_")] = _cli_value(config_class, key.replace("-", "_"), text)
         index += 1
     names = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(values) - names)
@@ -73,6 +73,25 @@ def parse_config(config_class: type[ConfigT], argv: list[str], description: str 
     if getattr(config, "resume_from_checkpoint", None) is not None:
         config.resume_from_checkpoint = str(config.resume_from_checkpoint)
     return config
+
+
+def _cli_value(config_class: type, key: str, text: str):
+    """A command-line value read as YAML, except where YAML 1.1 misreads what a setting's type says:
+    a string setting keeps its text (YAML reads ``--mixed_precision no`` as False and
+    ``--resume_from_checkpoint 500`` as 500), and a float setting takes ``1e-4`` as a number (YAML 1.1
+    wants ``1.0e-4``)."""
+    value = yaml.safe_load(text)
+    field_type = {f.name: f.type for f in dataclasses.fields(config_class)}.get(key)
+    if isinstance(field_type, type):
+        field_type = field_type.__name__
+    if field_type in ("str", "str | None") and value is not None and not isinstance(value, str):
+        return text
+    if field_type in ("float", "float | None") and isinstance(value, str):
+        try:
+            return float(text)
+        except ValueError:
+            return value  # the config's check() names the bad value
+    return value
 
 
 def checkpoint_steps(output_dir: Path) -> list[int]:

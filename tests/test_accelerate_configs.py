@@ -236,3 +236,20 @@ def test_sd15_config_parses_as_the_trainers_config(filename):
     config = training.parse_config(trainer.ImageTrainConfig, ["--config", str(path), "--data_root", "/data/x"])
     config.check()
     assert config.data_root == "/data/x"
+
+
+def test_string_settings_keep_their_command_line_text():
+    """YAML would read `--mixed_precision no` as False and `--resume_from_checkpoint 500` as 500; a string
+    setting keeps what was typed, while numbers and booleans are still read as YAML."""
+    trainer = load_trainer()
+    if trainer is None or not hasattr(trainer, "ImageTrainConfig"):
+        pytest.skip("train/train_image.py (ImageTrainConfig) is not importable here")
+    from emogen import training
+
+    config = training.parse_config(trainer.ImageTrainConfig, [
+        "--mixed_precision", "no", "--resume_from_checkpoint", "500", "--save_fp16", "true",
+        "--learning_rate", "1e-4", "--max_train_steps", "12", "--pretrained_model", "null"])
+    assert config.mixed_precision == "no" and config.resume_from_checkpoint == "500"
+    assert config.save_fp16 is True and config.learning_rate == 1e-4 and config.max_train_steps == 12
+    assert config.pretrained_model is None
+    config.check()

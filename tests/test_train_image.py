@@ -144,6 +144,9 @@ def test_fp16_pipeline_is_half_the_size_and_loads_back_as_float32(tmp_path):
     (["--learning_rat", "1"], "unknown settings ['learning_rat']"),
     (["--adapter_mode", "prompt_word", "--train_mode", "adapter"], "nothing to train"),
     (["--save_fp16", "true", "--save_full_pipeline", "false"], "save_fp16 applies to the full pipeline"),
+    (["--train_mode", "full", "--save_full_pipeline", "false", "--pretrained_model", "x"],
+     "train_mode 'full' trains the whole UNet"),
+    (["--train_mode", "lora", "--save_full_pipeline", "false"], "there is none (the 'tiny' model is built in code)"),
 ])
 def test_bad_settings_are_refused_by_name(tmp_path, args, message):
     command = [sys.executable, str(TRAIN), *TINY, "--output_dir", str(tmp_path / "x"), "--max_train_steps", "1", *args]
@@ -164,3 +167,27 @@ def test_resumable_sampler_is_a_function_of_the_step():
     rank0, rank1 = draws(0, 0, 2), draws(0, 1, 2)
     interleaved = [x for pair in zip(np.array_split(rank0, 4), np.array_split(rank1, 4)) for part in pair for x in part]
     assert interleaved == uninterrupted[:24]
+
+
+@pytest.mark.slow
+def test_ablation_script_trains_three_models_of_one_budget_and_saves_them_at_a_deadline(tmp_path):
+    """train/image_ablation.sh: the adapter and both baselines from the shipped config, each with its own
+    conditioning; then a second run stopped by DEADLINE before any new checkpoint is saved at the last
+    step all three reached, so the bench still gets one budget."""
+    script = ROOT / "train" / "image_ablation.sh"
+    env = {**os.environ, "ROOT": str(tmp_path), "STEPS": "1", "CHECKPOINT_STEPS": "1", "PYTHON": sys.executable,
+           "OMP_NUM_THREADS": "1"}
+    finished = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "ablation finished: 1 steps each" in finished.stdout
+    modes = {name: json.loads((tmp_path / name / "metrics.json").read_text())["config"]["adapter_mode"]
+             for name in ("adapter", "prompt-word", "class-labels")}
+    assert modes == {"adapter": "both", "prompt-word": "prompt_word", "class-labels": "class_labels"}
+
+    stopped = subprocess.run(["bash", str(script)], env={**env, "STEPS": "1000", "DEADLINE": "1"},
+                             capture_output=True, text=True, timeout=600)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert "saved at step 1 each" in stopped.stdout
+    for name in modes:
+        facts = json.loads((tmp_path / name / "metrics.json").read_text())
+        assert facts["train_samples"] == 32 and (tmp_path / name / "model_index.json").is_file()

@@ -135,6 +135,14 @@ class ImageTrainConfig:
             raise EmotionError("save_fp16 applies to the full pipeline: set save_full_pipeline, or drop save_fp16")
         if self.adapter_mode == "class_labels" and self.pretrained_model and not self.save_full_pipeline:
             raise EmotionError("adapter_mode 'class_labels' adds a class embedding to the UNet: set save_full_pipeline")
+        # The adapter-only format keeps the adapter (+ LoRA) and names the base model; what else was
+        # trained would be lost at the end of the run.
+        if self.train_mode == "full" and not self.save_full_pipeline:
+            raise EmotionError("train_mode 'full' trains the whole UNet, which save_full_pipeline false would not "
+                               "save: set save_full_pipeline true")
+        if not self.pretrained_model and not self.save_full_pipeline:
+            raise EmotionError(f"save_full_pipeline false saves a pointer to pretrained_model, and there is none "
+                               f"(the {self.architecture!r} model is built in code): set save_full_pipeline true")
         for name in ("text_dropout", "emotion_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise EmotionError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
@@ -522,7 +530,17 @@ def run_facts(config: ImageTrainConfig, accelerator: Accelerator, models: dict, 
         * config.gradient_accumulation_steps,
         "command": training.launch_command("train/train_image.py", sys.argv[1:], accelerator.num_processes),
         "config": dataclasses.asdict(config),
+        **cuda_memory_facts(accelerator.device),
     }
+
+
+def cuda_memory_facts(device: torch.device) -> dict:
+    """This process's peak GPU memory over the run (what docs/gpu_recipe.md's table reports); none on CPU."""
+    if device.type != "cuda":
+        return {}
+    return {"cuda_device_name": torch.cuda.get_device_name(device),
+            "cuda_peak_allocated_gb": round(torch.cuda.max_memory_allocated(device) / 1e9, 3),
+            "cuda_peak_reserved_gb": round(torch.cuda.max_memory_reserved(device) / 1e9, 3)}
 
 
 def final_evaluation(output_dir: Path, config: ImageTrainConfig) -> dict:
