@@ -513,3 +513,36 @@ def test_expression_tracks_use_the_renderers_faces():
                                atol=1e-6)
     np.testing.assert_allclose(avatar.expression[15], emotion_to_blendshapes("anger"), atol=1e-6)
     assert photo.tracks.blendshapes[15, BLENDSHAPE_INDEX["jawOpen"]] > 0.3 > avatar.tracks.blendshapes[15, BLENDSHAPE_INDEX["jawOpen"]]
+
+
+def _lfw_thumbnail_portrait(index: int) -> np.ndarray:
+    """An LFW thumbnail (25 px, grayscale) upscaled 8x and padded, as bench/bench_talking_photo.py makes them."""
+    from skimage.data import lfw_subset
+
+    big = cv2.resize((lfw_subset()[index] * 255).round().astype(np.uint8), (200, 200), interpolation=cv2.INTER_CUBIC)
+    return cv2.copyMakeBorder(big, 100, 100, 100, 100, cv2.BORDER_REPLICATE)
+
+
+def test_brows_rise_less_where_the_full_raise_would_lose_the_face(landmarker, portrait):
+    """A soft face whose full surprise brow raise makes it undetectable (LFW thumbnail 75: the brow
+    and eye socket stretch into one dark band) keeps the face findable with a smaller brow gain and
+    says so; a sharp photo keeps the full raise."""
+    from emogen.talking.photo import BROW_GAINS, BROW_PROBE_EMOTION
+
+    assert portrait.brow_gain == 1.0 and not any("brow" in w for w in portrait.warnings)
+    soft = PhotoPortrait(_lfw_thumbnail_portrait(75), size=256, landmarker=landmarker)
+    assert soft.brow_gain in BROW_GAINS[1:]
+    assert any("the brows move" in w and "still no face" not in w for w in soft.warnings)
+    probe = emotion_to_blendshapes(BROW_PROBE_EMOTION, soft.expression_prototypes)
+    assert landmarker.detect(soft.render(probe))
+    # Only the motion above the lids is scaled: the jaw drops as far as on a full-gain render.
+    points, *_ = soft.targets(probe)
+    full_scale = soft._motion_scale
+    soft._motion_scale = np.ones_like(full_scale)
+    try:
+        full_points, *_ = soft.targets(probe)
+    finally:
+        soft._motion_scale = full_scale
+    brow, chin = 105, 152
+    assert np.allclose(points[chin], full_points[chin])
+    assert points[brow, 1] > full_points[brow, 1] + 1.0  # less far up (image y grows downwards)
