@@ -46,7 +46,8 @@ POSE_LIMITS = {"yaw": (-30.0, 30.0), "pitch": (-20.0, 20.0), "roll": (-25.0, 25.
 # tracker downstream, loses the face). On soft or small faces (upscaled thumbnails) the full brow raise
 # does that: it stretches the dark brow and eye socket into one band. So each portrait takes the largest
 # of these gains on the motion above the upper lids at which its strongest brow expression
-# (BROW_PROBE_EMOTION: the rig's largest brow travel) is still found; if none is, the smallest.
+# (BROW_PROBE_EMOTION: the largest travel above the lids of the 7 emotions, on the astronaut and LFW)
+# is still found; if none is, the smallest.
 # Only face detection decides, no expression classifier. On the tuning portraits (the astronaut and LFW
 # faces 40-99) 7 of the 11 surprise renders (of 59) in which no face was found became faces.
 BROW_GAINS = (1.0, 0.85, 0.7, 0.55, 0.4)
@@ -212,7 +213,7 @@ class PhotoPortrait:
         if self.brow_gain < 1.0:
             self.warnings += (f"the full brow raise makes this face unrecognisable to the face landmarker: the "
                               f"brows move {self.brow_gain:g}x as far" + ("" if found else
-                              " (and still no face is found in the strongest expressions)"),)
+                              " (and even then no face is found in its surprise render)"),)
 
     # --- set-up ------------------------------------------------------------------------------------
 
