@@ -125,6 +125,30 @@ def test_a_photo_talks_with_the_photo_renderers_emotion_faces(astronaut):
                                atol=1e-6)
 
 
+def test_a_speaking_photo_bares_no_teeth_for_a_held_lip_raise(astronaut):
+    """talk() gives the photo renderer each frame's speech activity; while speaking, anger's held upper-lip
+    raise bares no teeth band (a smile cue on a moving mouth), in the pauses it does."""
+    from emogen.talking.photo import PhotoPortrait, teeth_shown
+    from emogen.talking.pipeline import talk
+
+    class Recording(PhotoPortrait):
+        seen: list = []
+
+        def render(self, blendshapes, pose=None, speaking=0.0):
+            self.seen.append((np.asarray(blendshapes, np.float64).copy(), speaking))
+            return super().render(blendshapes, pose, speaking)
+
+    portrait = Recording(astronaut)
+    portrait.seen = []  # what talk() renders, not the set-up's own probe
+    result = talk(portrait, text="Stop that, now.", emotion="anger", score=False)
+    speaking = [s for _, s in portrait.seen]
+    assert len(speaking) == result.animation.tracks.n_frames
+    np.testing.assert_allclose(speaking, result.animation.activity)
+    assert max(speaking) == 1.0
+    values, _ = max(portrait.seen, key=lambda seen: seen[1])
+    assert teeth_shown(values, speaking=1.0) < teeth_shown(values, speaking=0.0) - 0.3
+
+
 @pytest.fixture(scope="module")
 def wavs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("wavs")

@@ -13,6 +13,7 @@ the result says so in ``warnings``; an arc that ends earlier holds its last emot
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import time
 from dataclasses import dataclass, field
@@ -197,7 +198,7 @@ def _animate_and_render(job: _Job, speech: SpeechInput, meter: BackgroundMeter |
     if meter is not None:
         meter.begin(job.arc, fps, n_frames)
     kept: list | None = [] if job.keep_frames else None
-    frames = render_frames(job.renderer, animation.tracks, meter, seconds, kept)
+    frames = render_frames(job.renderer, animation.tracks, meter, seconds, kept, animation.activity)
     if job.out is None:
         for _ in frames:
             pass
@@ -265,18 +266,21 @@ def _describe(renderer, portrait) -> str:
 
 # ----- rendering and measuring ----------------------------------------------------------------------
 def render_frames(renderer, tracks: MotionTracks, meter: BackgroundMeter | None = None, seconds: dict | None = None,
-                  kept: list | None = None):
+                  kept: list | None = None, activity: np.ndarray | None = None):
     """Yield one HxWx3 uint8 frame per track frame (the meter sees each one as it passes; ``kept``
-    collects them when given)."""
+    collects them when given). ``activity``: the speech activity per frame, passed to renderers whose
+    ``render`` takes ``speaking`` (the photo renderer's teeth depend on it)."""
     seconds = {} if seconds is None else seconds
     seconds.setdefault("render", 0.0)
     # Renderers need not be thread-safe: the neutral references for the identity check are drawn here too.
     references = identity_frames(tracks.n_frames) if meter is not None else set()
     neutral = np.zeros(tracks.blendshapes.shape[1], np.float32)
+    speech_aware = activity is not None and "speaking" in inspect.signature(renderer.render).parameters
     for index in range(tracks.n_frames):
         clock = time.perf_counter()
         pose = tuple(float(v) for v in tracks.head_pose[index])
-        frame = renderer.render(tracks.blendshapes[index], pose)
+        speech = {"speaking": float(activity[index])} if speech_aware else {}
+        frame = renderer.render(tracks.blendshapes[index], pose, **speech)
         reference = renderer.render(neutral, pose) if index in references else None
         seconds["render"] += time.perf_counter() - clock
         if meter is not None:
