@@ -191,3 +191,14 @@ def test_ablation_script_trains_three_models_of_one_budget_and_saves_them_at_a_d
     for name in modes:
         facts = json.loads((tmp_path / name / "metrics.json").read_text())
         assert facts["train_samples"] == 32 and (tmp_path / name / "model_index.json").is_file()
+
+
+@pytest.mark.parametrize("env,code,message", [
+    ({"STEPS": "six"}, 2, "must be whole numbers; got STEPS=six"),
+    ({"STEPS": "1", "PYTHON": "/no/such/python"}, 1, "the adapter run failed"),
+])
+def test_ablation_script_names_bad_settings_and_failed_runs(tmp_path, env, code, message):
+    script = ROOT / "train" / "image_ablation.sh"
+    result = subprocess.run(["bash", str(script)], env={**os.environ, "ROOT": str(tmp_path), **env},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == code and message in result.stderr, result.stderr

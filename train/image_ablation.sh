@@ -27,6 +27,7 @@ COMMON=(--config train/configs/image_emofaces.yaml --save_fp16 true --validation
         --dataloader_num_workers "$WORKERS" --checkpointing_steps "$CHECKPOINT_STEPS" --checkpoints_total_limit 1000
         --delete_checkpoints_at_end false)
 started=$(date +%s)
+stopped=0
 mkdir -p "$ROOT"
 
 train() {  # name steps [extra args]: one run in the background, its log in ROOT/name.log
@@ -40,6 +41,11 @@ last_checkpoint() {  # the newest complete checkpoint-N of a run (0 when none)
   { echo 0; ls "$ROOT/$1" 2>/dev/null | grep -E '^checkpoint-[0-9]+$' | sed 's/checkpoint-//'; } | sort -n | tail -1
 }
 
+case $STEPS$CHECKPOINT_STEPS$WORKERS$DEADLINE in
+  *[!0-9]*) echo "STEPS, CHECKPOINT_STEPS, WORKERS and DEADLINE must be whole numbers; got" \
+                 "STEPS=$STEPS CHECKPOINT_STEPS=$CHECKPOINT_STEPS WORKERS=$WORKERS DEADLINE=$DEADLINE" >&2
+            exit 2 ;;
+esac
 declare -A PIDS
 for name in $NAMES; do
   rm -f "$ROOT/$name/model_index.json"  # written last: a folder with it is a finished model
@@ -51,6 +57,7 @@ while :; do
   [ $alive = 0 ] && break
   if [ "$DEADLINE" -gt 0 ] && [ $(( $(date +%s) - started )) -ge "$DEADLINE" ]; then
     for name in $NAMES; do pkill -TERM -P "${PIDS[$name]}" 2>/dev/null; kill -TERM "${PIDS[$name]}" 2>/dev/null; done
+    stopped=1
     break
   fi
   sleep 3
@@ -62,6 +69,15 @@ for name in $NAMES; do [ -f "$ROOT/$name/model_index.json" ] || finished=0; done
 if [ $finished = 1 ]; then
   echo "ablation finished: $STEPS steps each in $ROOT"
   exit 0
+fi
+if [ $stopped = 0 ]; then
+  for name in $NAMES; do
+    if [ ! -f "$ROOT/$name/model_index.json" ]; then
+      echo "the $name run failed; the end of $ROOT/$name.log:" >&2
+      tail -3 "$ROOT/$name.log" >&2
+    fi
+  done
+  exit 1
 fi
 # Stopped early: save every run at the last step all of them reached (one budget for the bench).
 common=$(for name in $NAMES; do last_checkpoint "$name"; done | sort -n | head -1)
