@@ -67,7 +67,7 @@ def test_mixture_and_written_spec_modes():
     at.slider(key="image-weight-surprise").set_value(0.5).run()
     assert "Spec: `0.667 joy:0.80 + 0.333 surprise:0.80`" in captions(at)
     at.radio(key="image-mode").set_value("Written spec").run()
-    at.text_input(key="image-text").set_value("joy + blorp").run()
+    at.text_input(key="image-spec").set_value("joy + blorp").run()
     assert any("blorp" in e.value for e in at.error)  # the parser's message names the bad word
     assert at.button(key="image-generate").disabled
 
@@ -76,7 +76,7 @@ def test_mixture_and_written_spec_modes():
 def test_image_page_generates_scores_and_saves(ui_out):
     at = page("image")
     at.radio(key="image-mode").set_value("Written spec").run()
-    at.text_input(key="image-text").set_value("joy").run()
+    at.text_input(key="image-spec").set_value("joy").run()
     at.button(key="image-generate").click().run()
     assert not at.exception
     assert not at.error
@@ -219,6 +219,35 @@ def test_talk_page_animates_the_avatar(ui_out):
     assert json.loads(mp4.with_suffix(".json").read_text())["params"]["portrait"] == "avatar:0"
 
 
+@pytest.mark.slow
+def test_talk_page_shows_what_the_animator_warned_about(ui_out):
+    """An arc that outlasts the speech is cut at its end; the page says so where the video is shown."""
+    from emogen.ui.widgets import INPUT_MODES
+
+    at = page("talk")
+    at.text_area(key="talk-text").set_value("Hello.").run()
+    at.select_slider(key="talk-size").set_value(128).run()
+    at.radio(key="talk-mode").set_value(INPUT_MODES[-1]).run()
+    at.text_input(key="talk-spec").set_value("joy@0 -> sadness@30").run()
+    at.button(key="talk-generate").click().run()
+    assert not at.exception and not at.error
+    assert any("the emotion arc runs to 30 s" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+@pytest.mark.parametrize("name", ["speech", "talk"])
+def test_a_written_spec_beside_the_text_to_speak(name):
+    """The pages with a text to speak also take a written emotion spec (the two fields once shared a key,
+    and choosing "Written spec" there stopped the page)."""
+    from emogen.ui.widgets import INPUT_MODES
+
+    at = page(name)
+    at.radio(key=f"{name}-mode").set_value(INPUT_MODES[-1]).run()
+    at.text_input(key=f"{name}-spec").set_value("0.6 sadness + 0.4 fear").run()
+    assert not at.exception and not at.error
+    assert "Spec: `0.6 sadness + 0.4 fear`" in captions(at)
+    assert at.text_area(key=f"{name}-text").value
+
+
 def test_talk_page_waits_for_a_photo():
     at = page("talk")
     at.radio(key="talk-portrait").set_value("Upload a photo").run()
@@ -229,7 +258,7 @@ def test_talk_page_waits_for_a_photo():
 def test_video_page_makes_a_clip_along_an_arc(ui_out):
     at = page("video")
     at.radio(key="video-mode").set_value("Written spec").run()
-    at.text_input(key="video-text").set_value("joy@0 -> sadness@0.25").run()
+    at.text_input(key="video-spec").set_value("joy@0 -> sadness@0.25").run()
     at.slider(key="video-frames").set_value(3).run()
     at.number_input(key="video-steps").set_value(2).run()
     at.number_input(key="video-noise-correlation").set_value(0.9).run()
@@ -247,7 +276,7 @@ def test_video_page_makes_a_clip_along_an_arc(ui_out):
 def test_video_page_refuses_an_arc_longer_than_the_clip():
     at = page("video")
     at.radio(key="video-mode").set_value("Written spec").run()
-    at.text_input(key="video-text").set_value("joy@0 -> sadness@9").run()
+    at.text_input(key="video-spec").set_value("joy@0 -> sadness@9").run()
     at.button(key="video-generate").click().run()
     assert not at.exception
     assert any("arc lasts 9s" in e.value for e in at.error)

@@ -132,7 +132,7 @@ def emotion_input(key: str, allow_arc: bool = False) -> str | None:
     elif mode == ARC_MODE:
         return arc_spec(key)
     else:
-        spec = st.text_input("Emotion spec", "joy:0.8", key=f"{key}-text",
+        spec = st.text_input("Emotion spec", "joy:0.8", key=f"{key}-spec",
                              help="'joy', 'joy:0.8', '0.6 joy + 0.4 surprise', 'v=0.7,a=0.4'"
                                   + (", or an arc 'joy@0 -> sadness@3'" if allow_arc else ""))
         if allow_arc and "@" in spec:

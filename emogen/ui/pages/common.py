@@ -43,6 +43,10 @@ def show_result(page: str, media: str) -> None:
     show_media(generated.path, media)
     st.caption(f"{generated.path.name}: made in {generated.seconds:.2f} s (saved under {generated.path.parent})")
     download(generated.path)
+    # What the generator had to decide for the user (which of several faces, a softer brow raise, an arc
+    # cut at the end of the speech): said where the result is shown, as `emogen talk` prints it.
+    for warning in generated.result.details.get("warnings", ()):
+        st.warning(warning)
     show_measured(generated.scores, spec)
     if generated.result.evaluation is not None:
         evaluation = generated.result.evaluation
