@@ -8,6 +8,8 @@
 #   STEPS=4000 WORKERS=4 train/image_ablation.sh  # another budget; DataLoader workers per run
 #   DEADLINE=380 train/image_ablation.sh          # stop after 380 s and save all three at the last
 #                                                 # checkpoint step that every run reached
+#   ROOT=/data/ablation PYTHON=python3 train/image_ablation.sh   # elsewhere (a relative ROOT is taken
+#                                                 # from the repository root); another interpreter
 #
 # Each run checkpoints every CHECKPOINT_STEPS (default 500) steps and keeps them all, so an interrupted
 # ablation is continued by running the same command again (--resume_from_checkpoint latest), and a
