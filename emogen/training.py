@@ -52,6 +52,8 @@ def parse_config(config_class: type[ConfigT], argv: list[str], description: str 
         if not path.is_file():
             parser.error(f"--config {path}: no such file")
         values.update(yaml.safe_load(path.read_text()) or {})
+    field_types = {f.name: f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+                   for f in dataclasses.fields(config_class)}
     index = 0
     while index < len(rest):
         token = rest[index]
@@ -63,27 +65,25 @@ def parse_config(config_class: type[ConfigT], argv: list[str], description: str 
                 parser.error(f"{token} needs a value")
             index += 1
             text = rest[index]
-        values[key.replace("-", "_")] = _cli_value(config_class, key.replace("-", "_"), text)
+        name = key.replace("-", "_")
+        values[name] = _cli_value(field_types.get(name), text)
         index += 1
-    names = {f.name for f in dataclasses.fields(config_class)}
-    unknown = sorted(set(values) - names)
+    unknown = sorted(set(values) - set(field_types))
     if unknown:
-        parser.error(f"unknown settings {unknown}; accepted: {', '.join(sorted(names))}")
+        parser.error(f"unknown settings {unknown}; accepted: {', '.join(sorted(field_types))}")
     config = config_class(**values)
     if getattr(config, "resume_from_checkpoint", None) is not None:
         config.resume_from_checkpoint = str(config.resume_from_checkpoint)
     return config
 
 
-def _cli_value(config_class: type, key: str, text: str):
-    """A command-line value read as YAML, except where YAML 1.1 misreads what a setting's type says:
-    a string setting keeps its text (YAML reads ``--mixed_precision no`` as False and
+def _cli_value(field_type: str | None, text: str):
+    """A command-line value read as YAML, except where YAML 1.1 misreads what the setting's type
+    (``field_type``, as written in the config class; None for an unknown setting) says: a string
+    setting keeps its text (YAML reads ``--mixed_precision no`` as False and
     ``--resume_from_checkpoint 500`` as 500), and a float setting takes ``1e-4`` as a number (YAML 1.1
     wants ``1.0e-4``)."""
     value = yaml.safe_load(text)
-    field_type = {f.name: f.type for f in dataclasses.fields(config_class)}.get(key)
-    if isinstance(field_type, type):
-        field_type = field_type.__name__
     if field_type in ("str", "str | None") and value is not None and not isinstance(value, str):
         return text
     if field_type in ("float", "float | None") and isinstance(value, str):

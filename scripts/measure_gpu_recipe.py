@@ -106,16 +106,18 @@ def main() -> None:
 
     model, data = args.work / "sd15-layout-random", args.work / "data"
     parameters = sd15_layout(model)
-    print(f"SD1.5-layout UNet: {parameters:,} parameters (SD1.5: {SD15_UNET_PARAMETERS:,})", flush=True)
+    if parameters != SD15_UNET_PARAMETERS:
+        raise SystemExit(f"the SD1.5-layout UNet has {parameters:,} parameters, SD1.5's has {SD15_UNET_PARAMETERS:,}: "
+                         "its configuration no longer matches (a diffusers default changed?)")
+    print(f"SD1.5-layout UNet: {parameters:,} parameters, as SD1.5's", flush=True)
     if not data.is_dir():
         export_emofaces(64, 512, data)
     rows = []
-    configurations = CONFIGURATIONS
-    if args.check_on_cpu:  # the first configuration of each train mode
-        configurations = list({mode: (label, mode, batch, ckpt) for label, mode, batch, ckpt in reversed(CONFIGURATIONS)}.values())
-    for label, mode, batch, checkpointing in configurations:
-        if args.only and mode not in args.only:
-            continue
+    modes_run = set()
+    for label, mode, batch, checkpointing in CONFIGURATIONS:
+        if (args.only and mode not in args.only) or (args.check_on_cpu and mode in modes_run):
+            continue  # --check-on-cpu: the first configuration of each train mode, at batch 1
+        modes_run.add(mode)
         if args.check_on_cpu:
             batch = 1
         row = run(label, mode, batch, checkpointing, model, data, args.work, args.steps, extra)
